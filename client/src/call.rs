@@ -1,0 +1,148 @@
+//! Requests paired with the answer they expect, shared by the async and the
+//! blocking client so that each API method is written once.
+
+use crate::error::{Error, Result};
+use crate::protocol::{
+    BindingView, ConfigReport, Handshake, LoginReport, LogoutReport, NotifierList,
+    PROTOCOL_VERSION, Request, Response, StatusReport, SyncReport,
+};
+use crate::validate;
+
+/// A request and the function that takes its answer out of a [`Response`].
+pub(crate) struct Call<T> {
+    pub request: Request,
+    expected: &'static str,
+    extract: fn(Response) -> Result<T, Response>,
+}
+
+impl<T> Call<T> {
+    /// Turns the daemon's answer into the expected value or an error.
+    pub fn finish(&self, response: Response) -> Result<T> {
+        match (self.extract)(response) {
+            Ok(value) => Ok(value),
+            Err(Response::Error(reply)) => Err(Error::Daemon {
+                code: reply.code,
+                message: reply.message,
+            }),
+            Err(other) => Err(Error::UnexpectedResponse {
+                expected: self.expected,
+                got: format!("{other:?}").chars().take(200).collect(),
+            }),
+        }
+    }
+}
+
+macro_rules! extractor {
+    ($variant:ident) => {
+        |response| match response {
+            Response::$variant(value) => Ok(value),
+            other => Err(other),
+        }
+    };
+}
+
+pub fn status() -> Call<StatusReport> {
+    Call {
+        request: Request::Status,
+        expected: "status",
+        extract: |response| match response {
+            Response::Status(report) => Ok(*report),
+            other => Err(other),
+        },
+    }
+}
+
+pub fn login(user_id: &str, bearer_token: Option<&str>) -> Result<Call<LoginReport>> {
+    validate::user_id(user_id)?;
+    if let Some(token) = bearer_token {
+        validate::bearer_token(token)?;
+    }
+    Ok(Call {
+        request: Request::Login {
+            user_id: user_id.to_owned(),
+            bearer_token: bearer_token.map(str::to_owned),
+        },
+        expected: "logged_in",
+        extract: extractor!(LoggedIn),
+    })
+}
+
+pub fn logout(unbind_token: bool) -> Call<LogoutReport> {
+    Call {
+        request: Request::Logout { unbind_token },
+        expected: "logged_out",
+        extract: extractor!(LoggedOut),
+    }
+}
+
+pub fn bind(
+    notifier_name: &str,
+    device_token: &str,
+    options: &crate::BindOptions,
+) -> Result<Call<BindingView>> {
+    validate::notifier_name(notifier_name)?;
+    validate::device_token(device_token)?;
+    Ok(Call {
+        request: Request::BindDeviceToken {
+            notifier_name: notifier_name.to_owned(),
+            device_token: device_token.to_owned(),
+            apns_environment: options.apns_environment,
+            wait: options.wait,
+        },
+        expected: "binding",
+        extract: extractor!(Binding),
+    })
+}
+
+pub fn unbind(notifier_name: &str, wait: bool) -> Result<Call<BindingView>> {
+    validate::notifier_name(notifier_name)?;
+    Ok(Call {
+        request: Request::UnbindDeviceToken {
+            notifier_name: notifier_name.to_owned(),
+            wait,
+        },
+        expected: "binding",
+        extract: extractor!(Binding),
+    })
+}
+
+pub fn notifiers(refresh: bool) -> Call<NotifierList> {
+    Call {
+        request: Request::ListNotifiers { refresh },
+        expected: "notifiers",
+        extract: extractor!(Notifiers),
+    }
+}
+
+pub fn sync_now(wait: bool) -> Call<SyncReport> {
+    Call {
+        request: Request::SyncNow { wait },
+        expected: "synced",
+        extract: extractor!(Synced),
+    }
+}
+
+pub fn config() -> Call<ConfigReport> {
+    Call {
+        request: Request::Config,
+        expected: "config",
+        extract: extractor!(Config),
+    }
+}
+
+/// The client's handshake.
+pub fn handshake() -> Handshake {
+    Handshake::new(concat!("pushbind-client ", env!("CARGO_PKG_VERSION")))
+}
+
+/// Checks the daemon's handshake against ours.
+pub fn check_handshake(theirs: Handshake) -> Result<()> {
+    if theirs.protocol == PROTOCOL_VERSION {
+        return Ok(());
+    }
+    Err(Error::ProtocolMismatch {
+        client: PROTOCOL_VERSION,
+        daemon: theirs.protocol,
+        daemon_agent: theirs.agent,
+    })
+}

@@ -1,0 +1,516 @@
+//! The local API between `pushbindd` and the apps on this machine.
+//!
+//! # Transport
+//!
+//! A stream socket that is a filesystem path in a per-user directory (see
+//! [`crate::paths`]). Only the user who runs the daemon can connect: the
+//! directory is mode 0700, the socket file is mode 0600, and the daemon
+//! compares each peer's uid with its own and closes connections from other
+//! users. Every peer that passes that check is trusted as the user.
+//!
+//! # Frames
+//!
+//! Every message is one frame: a 4-byte big-endian payload length, then one
+//! CBOR value of that length (see [`crate::codec`]). The maximum payload is
+//! 64 KiB. A receiver rejects a larger length before allocating anything,
+//! decodes with a nesting limit of 32 and rejects trailing bytes.
+//!
+//! # Handshake
+//!
+//! The client sends a [`Handshake`] first and the daemon answers with its own.
+//! The connection goes on only if both carry the same [`PROTOCOL_VERSION`];
+//! otherwise the daemon closes it after its answer, and the client reports
+//! both versions. The version changes whenever a message changes in a way an
+//! older peer cannot decode; it is independent of the crate version. The
+//! [`Handshake`] layout itself never changes.
+//!
+//! # Requests
+//!
+//! After the handshake the client sends [`Request`]s, one at a time, and the
+//! daemon answers each with one [`Response`]. A request that cannot be decoded
+//! (an unknown variant, a wrong shape, trailing bytes) gets
+//! [`Response::Error`] with [`ErrorCode::BadRequest`] and the connection stays
+//! open. An oversize or truncated frame closes the connection, because the
+//! stream can no longer be split into frames. A peer that stops in the middle
+//! of a frame is dropped after [`FRAME_TIMEOUT`].
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+/// Version of the local API. Exchanged in the [`Handshake`].
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// Time a peer may take to send the rest of a frame once its first byte has
+/// arrived, and to send its handshake after connecting.
+pub const FRAME_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The first frame in each direction.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Handshake {
+    /// The sender's [`PROTOCOL_VERSION`].
+    pub protocol: u32,
+    /// The sending program and its version, for logs, such as
+    /// `pushbind-client 0.1.0`.
+    pub agent: String,
+}
+
+impl Handshake {
+    /// Builds this side's handshake for the program named `agent`.
+    pub fn new(agent: impl Into<String>) -> Self {
+        Self {
+            protocol: PROTOCOL_VERSION,
+            agent: agent.into(),
+        }
+    }
+}
+
+/// APNs environment of a device token, as the app's build reports it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ApnsEnvironment {
+    Development,
+    Production,
+}
+
+impl ApnsEnvironment {
+    /// The name the IM server uses for this environment.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Development => "DEVELOPMENT",
+            Self::Production => "PRODUCTION",
+        }
+    }
+}
+
+/// A request from an app to the daemon.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Request {
+    /// The daemon's state: login, bindings, outbox and recent history.
+    Status,
+    /// Logs `user_id` in on this device. Tokens bound while logged out, or
+    /// for the previous user, are bound for this user.
+    Login {
+        user_id: String,
+        /// A ready bearer token from the app's own backend, for deployments
+        /// that keep no client secret on the device.
+        bearer_token: Option<String>,
+    },
+    /// Logs the current user out.
+    Logout {
+        /// Removes this device's bindings from the server first (the SDKs'
+        /// default); `false` keeps offline pushes arriving.
+        unbind_token: bool,
+    },
+    /// Binds `device_token` under the certificate `notifier_name`.
+    BindDeviceToken {
+        notifier_name: String,
+        device_token: String,
+        /// The APNs environment the app was built for, checked against the
+        /// certificate's when both are known.
+        apns_environment: Option<ApnsEnvironment>,
+        /// Answers only once the server confirmed, or the first attempt
+        /// failed.
+        wait: bool,
+    },
+    /// Removes the binding under `notifier_name`.
+    UnbindDeviceToken { notifier_name: String, wait: bool },
+    /// The app's push certificates from the daemon's cache.
+    ListNotifiers {
+        /// Fetches the list from the server first.
+        refresh: bool,
+    },
+    /// Runs a sync pass now, retrying items that are waiting for back-off.
+    SyncNow {
+        /// Answers only once the pass is over.
+        wait: bool,
+    },
+    /// The daemon's effective configuration, secrets masked.
+    Config,
+}
+
+impl Request {
+    /// Name of the request type, for logs. Never includes field values.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Status => "status",
+            Self::Login { .. } => "login",
+            Self::Logout { .. } => "logout",
+            Self::BindDeviceToken { .. } => "bind_device_token",
+            Self::UnbindDeviceToken { .. } => "unbind_device_token",
+            Self::ListNotifiers { .. } => "list_notifiers",
+            Self::SyncNow { .. } => "sync_now",
+            Self::Config => "config",
+        }
+    }
+}
+
+/// The daemon's answer to one [`Request`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Response {
+    Status(Box<StatusReport>),
+    LoggedIn(LoginReport),
+    LoggedOut(LogoutReport),
+    Binding(BindingView),
+    Notifiers(NotifierList),
+    Synced(SyncReport),
+    Config(ConfigReport),
+    Error(ErrorReply),
+}
+
+/// Stable error codes of [`ErrorReply`]. Codes are never renumbered or
+/// reused; a client that meets a code newer than itself sees
+/// [`ErrorCode::Unknown`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// The request could not be decoded.
+    BadRequest,
+    /// A value is out of range or malformed; the message names it.
+    InvalidArgument,
+    /// The certificate name is not in the app's certificate list.
+    UnknownNotifier,
+    /// The app's APNs environment differs from the certificate's.
+    EnvironmentMismatch,
+    /// The request needs a logged-in user.
+    NotLoggedIn,
+    /// The server rejected the request for good; the message has its reason.
+    ServerRejected,
+    /// The server could not be reached or answered with a transient error.
+    ServerUnavailable,
+    /// The daemon has no server configuration, or it is wrong.
+    NotConfigured,
+    /// The daemon is shutting down.
+    ShuttingDown,
+    /// A fault inside the daemon, such as a database error.
+    Internal,
+    /// A code this client version does not know.
+    #[serde(other)]
+    Unknown,
+}
+
+/// A failed request: a stable code for programs and a message for people.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorReply {
+    pub code: ErrorCode,
+    pub message: String,
+}
+
+impl ErrorReply {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+/// Time as milliseconds since the Unix epoch.
+pub type UnixMillis = i64;
+
+/// Answer to [`Request::Status`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StatusReport {
+    /// The daemon's crate version.
+    pub daemon_version: String,
+    /// This device's id on the IM server.
+    pub device_id: String,
+    /// Server URL and app, or why the daemon cannot sync.
+    pub server: ServerInfo,
+    pub login: Option<LoginInfo>,
+    /// Bindings the daemon manages, for the current and previous users.
+    pub bindings: Vec<BindingView>,
+    /// Tokens the app supplied, bound for whoever is logged in.
+    pub tokens: Vec<TokenView>,
+    pub outbox: OutboxSummary,
+    pub notifiers: NotifierCacheInfo,
+    /// Bindings of this device on the server that the daemon did not make.
+    pub unmanaged: Vec<ServerBinding>,
+    /// The most recent changes and sync results, newest first.
+    pub history: Vec<HistoryEntry>,
+}
+
+/// Where the daemon syncs to, and whether it can.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServerInfo {
+    pub url: String,
+    /// `org#app` or `app-id/ID`.
+    pub app: String,
+    /// `client_credentials` or `bearer_token`.
+    pub auth: String,
+    /// Why sync is stopped, such as a rejected client secret or an expired
+    /// bearer token, with what to do about it.
+    pub problem: Option<String>,
+    /// When the daemon last compared its bindings with the server's.
+    pub last_reconcile_at: Option<UnixMillis>,
+}
+
+/// The logged-in user.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoginInfo {
+    pub user_id: String,
+    pub logged_in_at: UnixMillis,
+    /// Whether the app handed over a bearer token at login.
+    pub bearer_token: bool,
+}
+
+/// One (user, certificate) binding of this device.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BindingView {
+    pub user_id: String,
+    pub notifier_name: String,
+    /// Fingerprint of the token the server should have, or `None` when the
+    /// binding should be removed. Tokens themselves are never shown.
+    pub desired_token: Option<String>,
+    /// Fingerprint of the token the server last confirmed, or `None` when
+    /// the server confirmed it has none.
+    pub confirmed_token: Option<String>,
+    pub state: SyncState,
+    /// Failed attempts of the pending server call.
+    pub attempts: u32,
+    pub last_error: Option<String>,
+    pub next_retry_at: Option<UnixMillis>,
+    pub confirmed_at: Option<UnixMillis>,
+    pub updated_at: UnixMillis,
+    pub apns_environment: Option<ApnsEnvironment>,
+    /// The certificate's environment, from the cache.
+    pub notifier_environment: Option<String>,
+    /// A warning about this binding, such as a certificate that is not in the
+    /// app's certificate list.
+    pub warning: Option<String>,
+}
+
+/// Where a binding stands with the server.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SyncState {
+    /// The server confirmed the desired state.
+    Synced,
+    /// A server call is queued.
+    Pending,
+    /// A server call failed with a transient error and will be retried.
+    Retrying,
+    /// The server rejected the call for good; it is retried only when the
+    /// binding changes.
+    Parked,
+    /// The server removed the binding by itself, usually because the vendor
+    /// rejected the token. The app should supply a fresh token.
+    RemovedByServer,
+    /// A state this client version does not know.
+    #[serde(other)]
+    Unknown,
+}
+
+impl SyncState {
+    /// Whether the daemon still has work to do for the binding.
+    pub fn is_pending(self) -> bool {
+        matches!(self, Self::Pending | Self::Retrying)
+    }
+}
+
+/// A token the app supplied for a certificate.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenView {
+    pub notifier_name: String,
+    /// Fingerprint of the token.
+    pub device_token: String,
+    pub apns_environment: Option<ApnsEnvironment>,
+    pub updated_at: UnixMillis,
+}
+
+/// Counts of queued server calls.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutboxSummary {
+    pub pending: u32,
+    pub parked: u32,
+    pub next_attempt_at: Option<UnixMillis>,
+}
+
+/// The state of the certificate cache.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotifierCacheInfo {
+    pub count: u32,
+    /// When the list was last fetched, `None` if never.
+    pub fetched_at: Option<UnixMillis>,
+    /// Whether the list is recent enough to reject unknown names.
+    pub fresh: bool,
+    pub last_error: Option<String>,
+}
+
+/// A binding as the server lists it, with the token as a fingerprint.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServerBinding {
+    pub user_id: String,
+    pub notifier_name: String,
+    pub device_token: String,
+}
+
+/// One change or sync result in the history.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryEntry {
+    pub at: UnixMillis,
+    /// What happened, such as `bind`, `confirmed` or `parked`.
+    pub event: String,
+    pub user_id: Option<String>,
+    pub notifier_name: Option<String>,
+    pub detail: String,
+}
+
+/// Answer to [`Request::Login`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoginReport {
+    pub login: LoginInfo,
+    /// The previous user, whose bindings of this device are being removed.
+    pub previous_user: Option<String>,
+    /// Bindings queued for this user from tokens the app supplied earlier.
+    pub queued: Vec<BindingView>,
+}
+
+/// Answer to [`Request::Logout`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogoutReport {
+    pub user_id: String,
+    /// Bindings queued for removal from the server; empty when the tokens
+    /// were kept.
+    pub unbinding: Vec<BindingView>,
+}
+
+/// One push certificate from the cache.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotifierInfo {
+    pub name: String,
+    pub uuid: String,
+    /// `APNS`, `ANDROID` (FCM), `HUAWEIPUSH`, `HONOR`, `OPPOPUSH`,
+    /// `VIVOPUSH`, `XIAOMIPUSH` or `MEIZUPUSH`.
+    pub provider: String,
+    pub environment: Option<String>,
+    pub package_name: Option<String>,
+    pub disabled: bool,
+    pub modified: Option<UnixMillis>,
+}
+
+/// Answer to [`Request::ListNotifiers`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotifierList {
+    pub notifiers: Vec<NotifierInfo>,
+    pub cache: NotifierCacheInfo,
+}
+
+/// Answer to [`Request::SyncNow`].
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncReport {
+    /// Whether the pass ran to the end before the answer; `false` when the
+    /// request did not wait.
+    pub completed: bool,
+    /// Server calls that succeeded in the pass.
+    pub confirmed: u32,
+    /// Server calls that failed and will be retried.
+    pub retrying: u32,
+    /// Server calls parked in the pass.
+    pub parked: u32,
+    /// Calls still queued after the pass.
+    pub pending: u32,
+    /// Why the pass could not reach the server, if it could not.
+    pub error: Option<String>,
+}
+
+/// Answer to [`Request::Config`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConfigReport {
+    pub entries: Vec<ConfigEntry>,
+}
+
+/// One configuration value and where it came from.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConfigEntry {
+    pub key: String,
+    /// The value, or `********` for a secret that is set.
+    pub value: Option<String>,
+    /// `default`, `file PATH`, `env NAME` or `flag --NAME`.
+    pub source: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::codec::{decode_payload, encode_frame};
+
+    fn round_trip<T>(message: &T) -> T
+    where
+        T: Serialize + serde::de::DeserializeOwned,
+    {
+        let frame = encode_frame(message).unwrap();
+        decode_payload(&frame[crate::codec::HEADER_LEN..]).unwrap()
+    }
+
+    #[test]
+    fn handshake_encoding_is_fixed() {
+        // The handshake layout never changes, so this encoding must keep
+        // decoding in every future version.
+        let bytes = [
+            0xa2, 0x68, b'p', b'r', b'o', b't', b'o', b'c', b'o', b'l', 0x01, 0x65, b'a', b'g',
+            b'e', b'n', b't', 0x61, b'x',
+        ];
+        let handshake: Handshake = decode_payload(&bytes).unwrap();
+        assert_eq!(handshake.protocol, 1);
+        assert_eq!(handshake.agent, "x");
+        let frame = encode_frame(&Handshake::new("x")).unwrap();
+        assert_eq!(&frame[crate::codec::HEADER_LEN..], &bytes);
+    }
+
+    #[test]
+    fn requests_round_trip() {
+        let requests = [
+            Request::Status,
+            Request::Login {
+                user_id: "u1".into(),
+                bearer_token: Some("bearer".into()),
+            },
+            Request::Logout { unbind_token: true },
+            Request::BindDeviceToken {
+                notifier_name: "fcm-main".into(),
+                device_token: "T1".into(),
+                apns_environment: Some(ApnsEnvironment::Production),
+                wait: false,
+            },
+            Request::UnbindDeviceToken {
+                notifier_name: "fcm-main".into(),
+                wait: true,
+            },
+            Request::ListNotifiers { refresh: true },
+            Request::SyncNow { wait: true },
+            Request::Config,
+        ];
+        for request in requests {
+            assert_eq!(round_trip(&request), request);
+        }
+    }
+
+    #[test]
+    fn version_one_status_request_bytes_decode() {
+        // `Request::Status` as protocol version 1 encodes it: a text string.
+        let bytes = [0x66, b's', b't', b'a', b't', b'u', b's'];
+        assert_eq!(decode_payload::<Request>(&bytes).unwrap(), Request::Status);
+    }
+
+    #[test]
+    fn unknown_request_variant_is_an_error() {
+        let frame = encode_frame(&"subscribe_everything").unwrap();
+        assert!(decode_payload::<Request>(&frame[crate::codec::HEADER_LEN..]).is_err());
+    }
+
+    #[test]
+    fn unknown_error_code_decodes_as_unknown() {
+        let frame = encode_frame(&"some_future_code").unwrap();
+        let code: ErrorCode = decode_payload(&frame[crate::codec::HEADER_LEN..]).unwrap();
+        assert_eq!(code, ErrorCode::Unknown);
+    }
+
+    #[test]
+    fn error_response_round_trip() {
+        let response = Response::Error(ErrorReply::new(ErrorCode::UnknownNotifier, "no"));
+        assert_eq!(round_trip(&response), response);
+    }
+}
