@@ -1,1 +1,8 @@
+//! pushbind keeps this device's offline-push binding correct on the IM
+//! server. This library holds the daemon (`pushbindd`), which the `pushbind`
+//! CLI and the tests drive through [`daemon::run`].
 
+pub mod config;
+pub mod device;
+pub mod fingerprint;
+pub mod store;

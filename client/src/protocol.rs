@@ -298,6 +298,8 @@ pub enum SyncState {
     /// The server removed the binding by itself, usually because the vendor
     /// rejected the token. The app should supply a fresh token.
     RemovedByServer,
+    /// No user is logged in; the token is bound at the next login.
+    WaitingForLogin,
     /// A state this client version does not know.
     #[serde(other)]
     Unknown,

@@ -1,0 +1,269 @@
+//! The daemon's SQLite database, owned by one thread.
+//!
+//! One connection lives on a dedicated thread and runs jobs sent over a
+//! channel, so no SQLite call ever blocks the async runtime and writes are
+//! serialised without "database is locked" errors inside the daemon. Write
+//! jobs run in `BEGIN IMMEDIATE` transactions, and a busy timeout covers
+//! other processes that open the file. A request is acknowledged only after
+//! its transaction committed; with WAL and `synchronous = FULL` a commit
+//! survives a crash of the daemon or of the machine.
+
+pub mod bindings;
+pub mod history;
+pub mod notifiers;
+pub mod outbox;
+mod schema;
+pub mod status;
+
+use std::fs::OpenOptions;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::thread;
+use std::time::Duration;
+
+use rusqlite::{Connection, Transaction, TransactionBehavior};
+use tokio::sync::oneshot;
+
+pub use bindings::{BindInput, LoginChange, LogoutChange};
+pub use notifiers::{NotifierCheck, NotifierRecord};
+pub use outbox::{Attempt, OutboxItem};
+
+/// File name of the database inside the data directory.
+pub const DATABASE_FILE_NAME: &str = "pushbind.db";
+
+/// A database failure.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("cannot prepare the database at {}: {source}", path.display())]
+    Open {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("database {} was written by a newer pushbind (schema {found}, this build knows up to {known}); install the newer pushbind or move the file away", path.display())]
+    NewerSchema {
+        path: PathBuf,
+        found: i64,
+        known: i64,
+    },
+    #[error("invalid value in the database: {0}")]
+    Corrupt(String),
+    #[error("the database thread has stopped")]
+    Closed,
+}
+
+type Job = Box<dyn FnOnce(&mut Connection) + Send>;
+
+/// Handle to the database thread. Cheap to clone; the thread ends when the
+/// last handle is dropped, after running every job already sent.
+#[derive(Clone)]
+pub struct Store {
+    jobs: mpsc::Sender<Job>,
+}
+
+impl Store {
+    /// Opens (creating if needed) the database in `data_dir` and starts its
+    /// thread. Returns the handle and the thread, to join at shutdown.
+    pub fn open(data_dir: &Path) -> Result<(Self, thread::JoinHandle<()>), StoreError> {
+        let path = prepare_file(data_dir)?;
+        let mut conn = Connection::open(&path)?;
+        configure(&conn)?;
+        schema::migrate(&mut conn, &path)?;
+        let (jobs, receiver) = mpsc::channel::<Job>();
+        let thread = thread::Builder::new()
+            .name("pushbind-store".into())
+            .spawn(move || {
+                for job in receiver {
+                    job(&mut conn);
+                }
+            })
+            .map_err(|source| StoreError::Open { path, source })?;
+        Ok((Self { jobs }, thread))
+    }
+
+    /// Runs `job` on the database thread and returns its result.
+    pub async fn read<T, F>(&self, job: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        self.run(move |conn| job(conn)).await
+    }
+
+    /// Runs `job` in a `BEGIN IMMEDIATE` transaction on the database thread
+    /// and commits it when the job succeeds; returns once committed.
+    pub async fn write<T, F>(&self, job: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Transaction) -> Result<T, StoreError> + Send + 'static,
+    {
+        self.run(move |conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let value = job(&tx)?;
+            tx.commit()?;
+            Ok(value)
+        })
+        .await
+    }
+
+    async fn run<T, F>(&self, job: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let (reply, answer) = oneshot::channel();
+        let job: Job = Box::new(move |conn| {
+            // The receiver is gone only when the caller stopped waiting; the
+            // job's effects stand either way.
+            let _ = reply.send(job(conn));
+        });
+        self.jobs.send(job).map_err(|_| StoreError::Closed)?;
+        answer.await.map_err(|_| StoreError::Closed)?
+    }
+}
+
+/// Creates the data directory (mode 0700) and the database file (mode 0600)
+/// so that SQLite, which gives its WAL and shared-memory files the database
+/// file's mode, never creates anything other users can read.
+fn prepare_file(data_dir: &Path) -> Result<PathBuf, StoreError> {
+    let path = data_dir.join(DATABASE_FILE_NAME);
+    let open_error = |source| StoreError::Open {
+        path: path.clone(),
+        source,
+    };
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(data_dir)
+        .map_err(open_error)?;
+    OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o600)
+        .open(&path)
+        .map_err(open_error)?;
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).map_err(open_error)?;
+    Ok(path)
+}
+
+fn configure(conn: &Connection) -> Result<(), StoreError> {
+    conn.busy_timeout(Duration::from_secs(5))?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "foreign_keys", true)?;
+    Ok(())
+}
+
+/// Milliseconds since the Unix epoch.
+pub fn now_millis() -> i64 {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    i64::try_from(now.as_millis()).unwrap_or(i64::MAX)
+}
+
+#[cfg(test)]
+pub(crate) mod test_support {
+    use super::*;
+
+    /// A migrated database in a temporary directory.
+    pub fn open_temp() -> (tempfile::TempDir, Connection) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = prepare_file(dir.path()).unwrap();
+        let mut conn = Connection::open(&path).unwrap();
+        configure(&conn).unwrap();
+        schema::migrate(&mut conn, &path).unwrap();
+        (dir, conn)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn database_files_are_private() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        let (store, thread) = Store::open(&data).unwrap();
+        drop(store);
+        thread.join().unwrap();
+        let dir_mode = std::fs::metadata(&data).unwrap().permissions().mode();
+        assert_eq!(dir_mode & 0o777, 0o700);
+        for entry in std::fs::read_dir(&data).unwrap() {
+            let mode = entry.unwrap().metadata().unwrap().permissions().mode();
+            assert_eq!(mode & 0o077, 0, "{mode:o}");
+        }
+    }
+
+    #[tokio::test]
+    async fn write_commits_and_read_sees_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, _thread) = Store::open(dir.path()).unwrap();
+        store
+            .write(|tx| {
+                tx.execute("INSERT INTO meta (key, value) VALUES ('probe', 'x')", [])?;
+                Ok(())
+            })
+            .await
+            .unwrap();
+        let value: String = store
+            .read(|conn| {
+                Ok(
+                    conn.query_row("SELECT value FROM meta WHERE key = 'probe'", [], |row| {
+                        row.get(0)
+                    })?,
+                )
+            })
+            .await
+            .unwrap();
+        assert_eq!(value, "x");
+    }
+
+    #[tokio::test]
+    async fn failed_write_rolls_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, _thread) = Store::open(dir.path()).unwrap();
+        let result: Result<(), _> = store
+            .write(|tx| {
+                tx.execute("INSERT INTO meta (key, value) VALUES ('probe', 'x')", [])?;
+                Err(StoreError::Corrupt("stop".into()))
+            })
+            .await;
+        assert!(result.is_err());
+        let count: i64 = store
+            .read(|conn| {
+                Ok(
+                    conn.query_row("SELECT count(*) FROM meta WHERE key = 'probe'", [], |row| {
+                        row.get(0)
+                    })?,
+                )
+            })
+            .await
+            .unwrap();
+        assert_eq!(count, 0);
+    }
+}
+
+/// This device's id, created once with `create` and kept in the database.
+pub fn device_id(tx: &Transaction, create: impl FnOnce() -> String) -> Result<String, StoreError> {
+    use rusqlite::OptionalExtension;
+    let stored: Option<String> = tx
+        .query_row(
+            "SELECT value FROM meta WHERE key = 'device_id'",
+            [],
+            |row| row.get(0),
+        )
+        .optional()?;
+    if let Some(id) = stored {
+        return Ok(id);
+    }
+    let id = create();
+    tx.execute(
+        "INSERT INTO meta (key, value) VALUES ('device_id', ?1)",
+        [&id],
+    )?;
+    Ok(id)
+}

@@ -1,0 +1,488 @@
+//! The outbox of server calls: which call is due, what its result did to the
+//! binding, and the comparison with the server's own list.
+
+use std::collections::HashMap;
+
+use pushbind_client::protocol::{SyncState, UnixMillis};
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
+
+use super::bindings::{enqueue, load_row, state_name};
+use super::{StoreError, history};
+use crate::fingerprint::fingerprint;
+
+/// One queued `PUT push/binding` call.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OutboxItem {
+    pub id: i64,
+    pub user_id: String,
+    pub notifier_name: String,
+    /// The token to bind; empty to remove the binding.
+    pub device_token: String,
+    pub attempts: u32,
+}
+
+/// The outcome of one attempt at an outbox item.
+#[derive(Clone, Debug)]
+pub enum Attempt {
+    /// The server applied the call; `remaining` is its list of this device's
+    /// bindings for the user afterwards, as (certificate, token).
+    Applied { remaining: Vec<(String, String)> },
+    /// A transient failure: retry at `next_attempt_at`.
+    Retry {
+        error: String,
+        next_attempt_at: UnixMillis,
+    },
+    /// A permanent failure: keep the item with its reason until the binding
+    /// changes.
+    Park { error: String },
+}
+
+/// The oldest item that is due at `now` and not parked.
+pub fn next_due(conn: &Connection, now: UnixMillis) -> Result<Option<OutboxItem>, StoreError> {
+    Ok(conn
+        .query_row(
+            "SELECT id, user_id, notifier_name, device_token, attempts FROM outbox
+             WHERE parked = 0 AND next_attempt_at <= ?1 ORDER BY id LIMIT 1",
+            [now],
+            |row| {
+                Ok(OutboxItem {
+                    id: row.get(0)?,
+                    user_id: row.get(1)?,
+                    notifier_name: row.get(2)?,
+                    device_token: row.get(3)?,
+                    attempts: row.get(4)?,
+                })
+            },
+        )
+        .optional()?)
+}
+
+/// When the next item that is not parked falls due.
+pub fn next_attempt_at(conn: &Connection) -> Result<Option<UnixMillis>, StoreError> {
+    Ok(conn.query_row(
+        "SELECT min(next_attempt_at) FROM outbox WHERE parked = 0",
+        [],
+        |row| row.get(0),
+    )?)
+}
+
+/// Makes every waiting item due now, for a forced sync.
+pub fn make_all_due(tx: &Transaction, now: UnixMillis) -> Result<(), StoreError> {
+    tx.execute(
+        "UPDATE outbox SET next_attempt_at = ?1 WHERE parked = 0 AND next_attempt_at > ?1",
+        [now],
+    )?;
+    Ok(())
+}
+
+/// Records the outcome of an attempt at `item` on the item and its binding.
+/// An item replaced while its call was in flight is already gone; the
+/// server's answer still updates what the binding's server holds.
+pub fn record(
+    tx: &Transaction,
+    item: &OutboxItem,
+    attempt: &Attempt,
+    now: UnixMillis,
+) -> Result<(), StoreError> {
+    match attempt {
+        Attempt::Applied { remaining } => record_applied(tx, item, remaining, now),
+        Attempt::Retry {
+            error,
+            next_attempt_at,
+        } => {
+            tx.execute(
+                "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?2, last_error = ?3
+                 WHERE id = ?1",
+                params![item.id, next_attempt_at, error],
+            )?;
+            set_state(tx, item, SyncState::Pending, Some(error), now)?;
+            let detail = format!("attempt {} failed: {error}", item.attempts + 1);
+            history::append(
+                tx,
+                "retry",
+                Some(&item.user_id),
+                Some(&item.notifier_name),
+                &detail,
+                now,
+            )
+        }
+        Attempt::Park { error } => {
+            tx.execute(
+                "UPDATE outbox SET attempts = attempts + 1, parked = 1, last_error = ?2 WHERE id = ?1",
+                params![item.id, error],
+            )?;
+            set_state(tx, item, SyncState::Parked, Some(error), now)?;
+            history::append(
+                tx,
+                "parked",
+                Some(&item.user_id),
+                Some(&item.notifier_name),
+                error,
+                now,
+            )
+        }
+    }
+}
+
+fn record_applied(
+    tx: &Transaction,
+    item: &OutboxItem,
+    remaining: &[(String, String)],
+    now: UnixMillis,
+) -> Result<(), StoreError> {
+    tx.execute("DELETE FROM outbox WHERE id = ?1", [item.id])?;
+    let on_server = remaining
+        .iter()
+        .find(|(name, _)| *name == item.notifier_name)
+        .map(|(_, token)| token.as_str());
+    tx.execute(
+        "UPDATE bindings SET confirmed_token = ?3, confirmed_at = ?4, warning = NULL
+         WHERE user_id = ?1 AND notifier_name = ?2",
+        params![item.user_id, item.notifier_name, on_server, now],
+    )?;
+    let Some(row) = load_row(tx, &item.user_id, &item.notifier_name)? else {
+        return Ok(());
+    };
+    let still_queued: bool = tx.query_row(
+        "SELECT EXISTS (SELECT 1 FROM outbox WHERE user_id = ?1 AND notifier_name = ?2)",
+        params![item.user_id, item.notifier_name],
+        |row| row.get(0),
+    )?;
+    let (state, error) = if still_queued {
+        (SyncState::Pending, None)
+    } else if row.desired_token.as_deref() == on_server {
+        (SyncState::Synced, None)
+    } else {
+        let error = "the server answered success but does not hold the requested binding";
+        (SyncState::Parked, Some(error))
+    };
+    set_state(tx, item, state, error, now)?;
+    let detail = match on_server {
+        Some(token) => format!("server holds token {}", fingerprint(token)),
+        None => "server holds no binding".to_owned(),
+    };
+    history::append(
+        tx,
+        "confirmed",
+        Some(&item.user_id),
+        Some(&item.notifier_name),
+        &detail,
+        now,
+    )
+}
+
+fn set_state(
+    tx: &Transaction,
+    item: &OutboxItem,
+    state: SyncState,
+    error: Option<&str>,
+    now: UnixMillis,
+) -> Result<(), StoreError> {
+    tx.execute(
+        "UPDATE bindings SET state = ?3, last_error = ?4, updated_at = ?5
+         WHERE user_id = ?1 AND notifier_name = ?2",
+        params![
+            item.user_id,
+            item.notifier_name,
+            state_name(state),
+            error,
+            now
+        ],
+    )?;
+    Ok(())
+}
+
+/// What a comparison with the server's bindings changed.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct ReconcileChange {
+    /// Bindings queued again because the server differs from the desired
+    /// state.
+    pub repaired: Vec<String>,
+    /// Bindings the server removed by itself.
+    pub removed_by_server: Vec<String>,
+    /// Server bindings of this device that the daemon did not make.
+    pub unmanaged: Vec<String>,
+}
+
+/// Compares `user_id`'s bindings with `server`, the server's bindings of
+/// this device for that user as (certificate, token). Bindings with a call
+/// in flight or queued are left alone; the call decides them.
+pub fn reconcile(
+    tx: &Transaction,
+    user_id: &str,
+    server: &[(String, String)],
+    now: UnixMillis,
+) -> Result<ReconcileChange, StoreError> {
+    let server: HashMap<&str, &str> = server
+        .iter()
+        .map(|(n, t)| (n.as_str(), t.as_str()))
+        .collect();
+    let mut change = ReconcileChange::default();
+    let names: Vec<String> = {
+        let mut stmt = tx.prepare(
+            "SELECT notifier_name FROM bindings b WHERE user_id = ?1 AND NOT EXISTS (
+                 SELECT 1 FROM outbox o
+                 WHERE o.user_id = b.user_id AND o.notifier_name = b.notifier_name AND parked = 0)",
+        )?;
+        stmt.query_map([user_id], |row| row.get(0))?
+            .collect::<Result<_, _>>()?
+    };
+    for name in &names {
+        let Some(row) = load_row(tx, user_id, name)? else {
+            continue;
+        };
+        reconcile_one(
+            tx,
+            &row,
+            server.get(name.as_str()).copied(),
+            &mut change,
+            now,
+        )?;
+    }
+    let managed: Vec<String> = {
+        let mut stmt = tx.prepare("SELECT notifier_name FROM bindings WHERE user_id = ?1")?;
+        stmt.query_map([user_id], |row| row.get(0))?
+            .collect::<Result<_, _>>()?
+    };
+    let unmanaged: Vec<(String, String, String)> = server
+        .iter()
+        .filter(|(name, _)| !managed.iter().any(|m| m == *name))
+        .map(|(name, token)| (user_id.to_owned(), (*name).to_owned(), fingerprint(token)))
+        .collect();
+    change.unmanaged = unmanaged.iter().map(|(_, name, _)| name.clone()).collect();
+    change.unmanaged.sort();
+    let unmanaged = serde_json::to_string(&unmanaged).expect("tuples of strings serialize");
+    tx.execute(
+        "INSERT INTO reconcile (id, at, unmanaged) VALUES (1, ?1, ?2)
+         ON CONFLICT (id) DO UPDATE SET at = excluded.at, unmanaged = excluded.unmanaged",
+        params![now, unmanaged],
+    )?;
+    Ok(change)
+}
+
+fn reconcile_one(
+    tx: &Transaction,
+    row: &super::bindings::BindingRow,
+    on_server: Option<&str>,
+    change: &mut ReconcileChange,
+    now: UnixMillis,
+) -> Result<(), StoreError> {
+    let item = OutboxItem {
+        id: 0,
+        user_id: row.user_id.clone(),
+        notifier_name: row.notifier_name.clone(),
+        device_token: String::new(),
+        attempts: 0,
+    };
+    let desired = row.desired_token.as_deref();
+    if on_server == desired {
+        // Any parked call is moot: the server already holds what it asked for.
+        tx.execute(
+            "DELETE FROM outbox WHERE user_id = ?1 AND notifier_name = ?2",
+            params![row.user_id, row.notifier_name],
+        )?;
+        confirm(tx, row, on_server, now)?;
+        return set_state(tx, &item, SyncState::Synced, None, now);
+    }
+    let confirmed_present = row.confirmed_at.is_some() && row.confirmed_token.is_some();
+    if row.state == SyncState::RemovedByServer && on_server.is_none() {
+        return Ok(());
+    }
+    if on_server.is_none() && confirmed_present && row.confirmed_token.as_deref() == desired {
+        confirm(tx, row, None, now)?;
+        set_state(tx, &item, SyncState::RemovedByServer, None, now)?;
+        tx.execute(
+            "UPDATE bindings SET warning = ?3 WHERE user_id = ?1 AND notifier_name = ?2",
+            params![
+                row.user_id,
+                row.notifier_name,
+                "the server removed this binding, usually because the push vendor rejected \
+                 the token; the app should supply a fresh token"
+            ],
+        )?;
+        history::append(
+            tx,
+            "removed_by_server",
+            Some(&row.user_id),
+            Some(&row.notifier_name),
+            "",
+            now,
+        )?;
+        change.removed_by_server.push(row.notifier_name.clone());
+        return Ok(());
+    }
+    if row.state == SyncState::Parked {
+        return Ok(());
+    }
+    confirm(tx, row, on_server, now)?;
+    tx.execute(
+        "DELETE FROM outbox WHERE user_id = ?1 AND notifier_name = ?2",
+        params![row.user_id, row.notifier_name],
+    )?;
+    enqueue(
+        tx,
+        &row.user_id,
+        &row.notifier_name,
+        desired.unwrap_or(""),
+        now,
+    )?;
+    set_state(tx, &item, SyncState::Pending, None, now)?;
+    let detail = match on_server {
+        Some(token) => format!(
+            "server holds token {}; sending the desired state again",
+            fingerprint(token)
+        ),
+        None => "server holds no binding; sending the desired state again".to_owned(),
+    };
+    history::append(
+        tx,
+        "repair",
+        Some(&row.user_id),
+        Some(&row.notifier_name),
+        &detail,
+        now,
+    )?;
+    change.repaired.push(row.notifier_name.clone());
+    Ok(())
+}
+
+fn confirm(
+    tx: &Transaction,
+    row: &super::bindings::BindingRow,
+    on_server: Option<&str>,
+    now: UnixMillis,
+) -> Result<(), StoreError> {
+    tx.execute(
+        "UPDATE bindings SET confirmed_token = ?3, confirmed_at = ?4
+         WHERE user_id = ?1 AND notifier_name = ?2",
+        params![row.user_id, row.notifier_name, on_server, now],
+    )?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::bindings::{BindInput, bind, login};
+    use crate::store::status::binding_view;
+    use crate::store::test_support::open_temp;
+
+    fn setup(tx: &Transaction) -> OutboxItem {
+        login(tx, "u1", None, 1).unwrap();
+        let input = BindInput {
+            notifier_name: "fcm".into(),
+            device_token: "T1".into(),
+            apns_environment: None,
+        };
+        bind(tx, &input, 2).unwrap();
+        next_due(tx, 2).unwrap().unwrap()
+    }
+
+    fn applied(token: &str) -> Attempt {
+        Attempt::Applied {
+            remaining: vec![("fcm".into(), token.into())],
+        }
+    }
+
+    #[test]
+    fn applied_call_confirms_binding() {
+        let (_dir, mut conn) = open_temp();
+        let tx = conn.transaction().unwrap();
+        let item = setup(&tx);
+        record(&tx, &item, &applied("T1"), 3).unwrap();
+        let view = binding_view(&tx, "u1", "fcm").unwrap();
+        assert_eq!(view.state, SyncState::Synced);
+        assert_eq!(view.confirmed_at, Some(3));
+        assert!(next_due(&tx, 10).unwrap().is_none());
+    }
+
+    #[test]
+    fn retry_schedules_and_counts_attempts() {
+        let (_dir, mut conn) = open_temp();
+        let tx = conn.transaction().unwrap();
+        let item = setup(&tx);
+        let retry = Attempt::Retry {
+            error: "HTTP 503".into(),
+            next_attempt_at: 100,
+        };
+        record(&tx, &item, &retry, 3).unwrap();
+        assert!(next_due(&tx, 99).unwrap().is_none());
+        let due = next_due(&tx, 100).unwrap().unwrap();
+        assert_eq!(due.attempts, 1);
+        let view = binding_view(&tx, "u1", "fcm").unwrap();
+        assert_eq!(view.state, SyncState::Retrying);
+        assert_eq!(view.next_retry_at, Some(100));
+        assert_eq!(view.last_error.as_deref(), Some("HTTP 503"));
+    }
+
+    #[test]
+    fn parked_item_does_not_block_others() {
+        let (_dir, mut conn) = open_temp();
+        let tx = conn.transaction().unwrap();
+        let item = setup(&tx);
+        record(
+            &tx,
+            &item,
+            &Attempt::Park {
+                error: "bad".into(),
+            },
+            3,
+        )
+        .unwrap();
+        let other = BindInput {
+            notifier_name: "apns".into(),
+            device_token: "A1".into(),
+            apns_environment: None,
+        };
+        bind(&tx, &other, 4).unwrap();
+        let due = next_due(&tx, 5).unwrap().unwrap();
+        assert_eq!(due.notifier_name, "apns");
+        assert_eq!(
+            binding_view(&tx, "u1", "fcm").unwrap().state,
+            SyncState::Parked
+        );
+    }
+
+    #[test]
+    fn binding_dropped_by_server_is_not_resent() {
+        let (_dir, mut conn) = open_temp();
+        let tx = conn.transaction().unwrap();
+        let item = setup(&tx);
+        record(&tx, &item, &applied("T1"), 3).unwrap();
+        let change = reconcile(&tx, "u1", &[], 4).unwrap();
+        assert_eq!(change.removed_by_server, ["fcm"]);
+        assert!(next_due(&tx, 10).unwrap().is_none());
+        let view = binding_view(&tx, "u1", "fcm").unwrap();
+        assert_eq!(view.state, SyncState::RemovedByServer);
+        assert!(view.warning.unwrap().contains("fresh token"));
+    }
+
+    #[test]
+    fn reconcile_repairs_other_token_and_reports_unmanaged() {
+        let (_dir, mut conn) = open_temp();
+        let tx = conn.transaction().unwrap();
+        let item = setup(&tx);
+        record(&tx, &item, &applied("T1"), 3).unwrap();
+        let server = [
+            ("fcm".to_owned(), "OLD".to_owned()),
+            ("other".to_owned(), "X".to_owned()),
+        ];
+        let change = reconcile(&tx, "u1", &server, 4).unwrap();
+        assert_eq!(change.repaired, ["fcm"]);
+        assert_eq!(change.unmanaged, ["other"]);
+        assert_eq!(next_due(&tx, 10).unwrap().unwrap().device_token, "T1");
+    }
+
+    #[test]
+    fn reconcile_leaves_queued_bindings_alone() {
+        let (_dir, mut conn) = open_temp();
+        let tx = conn.transaction().unwrap();
+        setup(&tx);
+        let change = reconcile(&tx, "u1", &[], 4).unwrap();
+        assert_eq!(change, ReconcileChange::default());
+        assert_eq!(
+            binding_view(&tx, "u1", "fcm").unwrap().state,
+            SyncState::Pending
+        );
+    }
+}
