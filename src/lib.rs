@@ -3,6 +3,8 @@
 //! CLI and the tests drive through [`daemon::run`].
 
 pub mod config;
+pub mod daemon;
 pub mod device;
 pub mod fingerprint;
 pub mod store;
+pub mod sync;

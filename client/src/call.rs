@@ -12,7 +12,7 @@ use crate::validate;
 pub(crate) struct Call<T> {
     pub request: Request,
     expected: &'static str,
-    extract: fn(Response) -> Result<T, Response>,
+    extract: fn(Response) -> Result<T, Box<Response>>,
 }
 
 impl<T> Call<T> {
@@ -20,14 +20,16 @@ impl<T> Call<T> {
     pub fn finish(&self, response: Response) -> Result<T> {
         match (self.extract)(response) {
             Ok(value) => Ok(value),
-            Err(Response::Error(reply)) => Err(Error::Daemon {
-                code: reply.code,
-                message: reply.message,
-            }),
-            Err(other) => Err(Error::UnexpectedResponse {
-                expected: self.expected,
-                got: format!("{other:?}").chars().take(200).collect(),
-            }),
+            Err(response) => match *response {
+                Response::Error(reply) => Err(Error::Daemon {
+                    code: reply.code,
+                    message: reply.message,
+                }),
+                other => Err(Error::UnexpectedResponse {
+                    expected: self.expected,
+                    got: format!("{other:?}").chars().take(200).collect(),
+                }),
+            },
         }
     }
 }
@@ -36,7 +38,7 @@ macro_rules! extractor {
     ($variant:ident) => {
         |response| match response {
             Response::$variant(value) => Ok(value),
-            other => Err(other),
+            other => Err(Box::new(other)),
         }
     };
 }
@@ -47,7 +49,7 @@ pub fn status() -> Call<StatusReport> {
         expected: "status",
         extract: |response| match response {
             Response::Status(report) => Ok(*report),
-            other => Err(other),
+            other => Err(Box::new(other)),
         },
     }
 }

@@ -81,9 +81,12 @@ pub fn decode_payload<T: DeserializeOwned>(payload: &[u8]) -> Result<T, CodecErr
     Ok(message)
 }
 
+/// A frame's payload and the bytes after the frame.
+pub type FrameSplit<'a> = (&'a [u8], &'a [u8]);
+
 /// Splits the first whole frame off `buf`: returns its payload and the bytes
 /// after it, or `None` when `buf` does not yet hold a whole frame.
-pub fn split_frame(buf: &[u8]) -> Result<Option<(&[u8], &[u8])>, CodecError> {
+pub fn split_frame(buf: &[u8]) -> Result<Option<FrameSplit<'_>>, CodecError> {
     let Some(header) = buf.first_chunk::<HEADER_LEN>() else {
         return Ok(None);
     };

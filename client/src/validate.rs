@@ -66,6 +66,13 @@ pub fn user_id(value: &str) -> Result<(), InvalidArgument> {
             format!("{value:?} contains {bad:?}; use only letters, digits, '_', '.' and '-'"),
         ));
     }
+    // "." and ".." would name another resource once placed in a URL path.
+    if value.chars().all(|c| c == '.') {
+        return Err(invalid(
+            "user_id",
+            format!("{value:?} is not a user id; it needs a letter, digit, '_' or '-'"),
+        ));
+    }
     Ok(())
 }
 
@@ -106,6 +113,9 @@ mod tests {
         assert!(user_id("user@example").is_err());
         assert!(user_id("a b").is_err());
         assert!(user_id("u\n").is_err());
+        assert!(user_id(".").is_err());
+        assert!(user_id("..").is_err());
+        assert!(user_id("a..b").is_ok());
     }
 
     #[test]

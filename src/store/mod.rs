@@ -58,7 +58,7 @@ type Job = Box<dyn FnOnce(&mut Connection) + Send>;
 
 /// Handle to the database thread. Cheap to clone; the thread ends when the
 /// last handle is dropped, after running every job already sent.
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct Store {
     jobs: mpsc::Sender<Job>,
 }

@@ -206,14 +206,10 @@ pub fn check(
         let suggestion = closest(name, &known);
         return Ok(NotifierCheck::Unknown { known, suggestion });
     };
-    let mismatch = match (
-        environment,
-        record.provider.as_str(),
-        record.environment.as_deref(),
-    ) {
-        (Some(app), "APNS", Some(certificate)) if app.as_str() != certificate => true,
-        _ => false,
-    };
+    let mismatch = matches!(
+        (environment, record.provider.as_str(), record.environment.as_deref()),
+        (Some(app), "APNS", Some(certificate)) if app.as_str() != certificate
+    );
     if mismatch {
         return Ok(NotifierCheck::EnvironmentMismatch {
             certificate: record.environment.clone().unwrap_or_default(),

@@ -1,0 +1,309 @@
+//! One function per request: validate, commit, wake the worker, answer.
+//! Every failure becomes an error reply; nothing here drops a connection.
+
+use pushbind_client::protocol::{
+    BindingView, ConfigReport, ErrorCode, ErrorReply, LoginReport, LogoutReport, NotifierList,
+    Response, ServerInfo, StatusReport,
+};
+use pushbind_client::validate::{self, InvalidArgument};
+use tokio::time::Instant;
+
+use super::Daemon;
+use crate::store::notifiers::{self, NotifierCheck};
+use crate::store::{BindInput, StoreError, bindings, history, now_millis, status};
+use crate::sync::WAIT_LIMIT;
+
+/// Number of history entries in a status answer.
+const STATUS_HISTORY: u32 = 20;
+
+type Reply<T> = Result<T, ErrorReply>;
+
+pub(super) async fn handle(
+    daemon: &Daemon,
+    request: pushbind_client::protocol::Request,
+) -> Response {
+    use pushbind_client::protocol::Request;
+    let result = match request {
+        Request::Status => status(daemon)
+            .await
+            .map(|report| Response::Status(Box::new(report))),
+        Request::Login {
+            user_id,
+            bearer_token,
+        } => login(daemon, user_id, bearer_token)
+            .await
+            .map(Response::LoggedIn),
+        Request::Logout { unbind_token } => {
+            logout(daemon, unbind_token).await.map(Response::LoggedOut)
+        }
+        Request::BindDeviceToken {
+            notifier_name,
+            device_token,
+            apns_environment,
+            wait,
+        } => {
+            let input = BindInput {
+                notifier_name,
+                device_token,
+                apns_environment,
+            };
+            bind(daemon, input, wait).await.map(Response::Binding)
+        }
+        Request::UnbindDeviceToken {
+            notifier_name,
+            wait,
+        } => unbind(daemon, notifier_name, wait)
+            .await
+            .map(Response::Binding),
+        Request::ListNotifiers { refresh } => list_notifiers(daemon, refresh)
+            .await
+            .map(Response::Notifiers),
+        Request::SyncNow { wait } => Ok(Response::Synced(daemon.sync.sync_now(wait).await)),
+        Request::Config => Ok(Response::Config(ConfigReport {
+            entries: daemon.config.entries.clone(),
+        })),
+    };
+    result.unwrap_or_else(Response::Error)
+}
+
+fn invalid(err: InvalidArgument) -> ErrorReply {
+    ErrorReply::new(ErrorCode::InvalidArgument, err.to_string())
+}
+
+fn internal(err: StoreError) -> ErrorReply {
+    tracing::error!(error = %err, "database call failed");
+    ErrorReply::new(
+        ErrorCode::Internal,
+        format!("pushbindd cannot use its database: {err}"),
+    )
+}
+
+fn max_age_ms(daemon: &Daemon) -> i64 {
+    i64::try_from(daemon.config.sync.notifier_max_age.as_millis()).unwrap_or(i64::MAX)
+}
+
+async fn status(daemon: &Daemon) -> Reply<StatusReport> {
+    let max_age = max_age_ms(daemon);
+    let device_id = daemon.device_id.clone();
+    let mut report = daemon
+        .store
+        .read(move |conn| {
+            let now = now_millis();
+            let (last_reconcile_at, unmanaged) = status::reconcile_info(conn)?;
+            Ok(StatusReport {
+                daemon_version: env!("CARGO_PKG_VERSION").to_owned(),
+                device_id,
+                server: ServerInfo {
+                    url: String::new(),
+                    app: String::new(),
+                    auth: String::new(),
+                    problem: None,
+                    last_reconcile_at,
+                },
+                login: status::login_info(conn)?,
+                bindings: status::bindings(conn)?,
+                tokens: status::tokens(conn)?,
+                outbox: status::outbox_summary(conn)?,
+                notifiers: notifiers::cache_info(conn, now, max_age)?,
+                unmanaged,
+                history: history::recent(conn, STATUS_HISTORY)?,
+            })
+        })
+        .await
+        .map_err(internal)?;
+    if let Ok(server) = &daemon.config.server {
+        report.server.url = server.url.to_string();
+        report.server.app = server.app.to_string();
+        report.server.auth = server.auth.name().to_owned();
+    }
+    report.server.problem = daemon.sync.problem().await;
+    Ok(report)
+}
+
+async fn login(
+    daemon: &Daemon,
+    user_id: String,
+    bearer_token: Option<String>,
+) -> Reply<LoginReport> {
+    validate::user_id(&user_id).map_err(invalid)?;
+    if let Some(token) = &bearer_token {
+        validate::bearer_token(token).map_err(invalid)?;
+    }
+    let bearer = bearer_token.clone();
+    let user = user_id.clone();
+    let change = daemon
+        .store
+        .write(move |tx| bindings::login(tx, &user, bearer.as_deref(), now_millis()))
+        .await
+        .map_err(internal)?;
+    if let Some(token) = bearer_token {
+        daemon.sync.set_bearer(token).await;
+    }
+    tracing::info!(user = %user_id, previous_user = ?change.previous_user, queued = change.queued.len(), "logged in");
+    daemon.sync.logged_in();
+    daemon.sync.kick();
+    let login = daemon
+        .store
+        .read(status::login_info)
+        .await
+        .map_err(internal)?
+        .ok_or_else(|| ErrorReply::new(ErrorCode::Internal, "login was not stored"))?;
+    Ok(LoginReport {
+        login,
+        previous_user: change.previous_user,
+        queued: change.queued,
+    })
+}
+
+async fn logout(daemon: &Daemon, unbind_token: bool) -> Reply<LogoutReport> {
+    let change = daemon
+        .store
+        .write(move |tx| bindings::logout(tx, unbind_token, now_millis()))
+        .await
+        .map_err(internal)?
+        .ok_or_else(|| {
+            ErrorReply::new(
+                ErrorCode::NotLoggedIn,
+                "no user is logged in; nothing to log out",
+            )
+        })?;
+    tracing::info!(user = %change.user_id, unbind_token, "logged out");
+    daemon.sync.kick();
+    Ok(LogoutReport {
+        user_id: change.user_id,
+        unbinding: change.unbinding,
+    })
+}
+
+/// Checks the certificate name and environment, then stores the token. The
+/// check and the write share one transaction, so a certificate list that
+/// arrives in between cannot slip past the check.
+async fn bind(daemon: &Daemon, input: BindInput, wait: bool) -> Reply<BindingView> {
+    validate::notifier_name(&input.notifier_name).map_err(invalid)?;
+    validate::device_token(&input.device_token).map_err(invalid)?;
+    let max_age = max_age_ms(daemon);
+    let stored = input.clone();
+    let (check, view) = daemon
+        .store
+        .write(move |tx| {
+            let now = now_millis();
+            let check = notifiers::check(
+                tx,
+                &stored.notifier_name,
+                stored.apns_environment,
+                now,
+                max_age,
+            )?;
+            if matches!(check, NotifierCheck::Known | NotifierCheck::Unverified) {
+                return Ok((check, Some(bindings::bind(tx, &stored, now)?)));
+            }
+            Ok((check, None))
+        })
+        .await
+        .map_err(internal)?;
+    let view = match (check, view) {
+        (NotifierCheck::Unknown { known, .. }, _) => {
+            let message = notifiers::unknown_message(&input.notifier_name, &known);
+            return Err(ErrorReply::new(ErrorCode::UnknownNotifier, message));
+        }
+        (NotifierCheck::EnvironmentMismatch { certificate }, _) => {
+            let app = input
+                .apns_environment
+                .map(|e| e.as_str())
+                .unwrap_or_default();
+            let message = format!(
+                "the app reports APNs environment {app} but certificate {:?} is for {certificate}; bind with the certificate of the app's environment",
+                input.notifier_name
+            );
+            return Err(ErrorReply::new(ErrorCode::EnvironmentMismatch, message));
+        }
+        (NotifierCheck::Unverified, Some(view)) => {
+            daemon.sync.notifiers_stale();
+            view
+        }
+        (_, Some(view)) => view,
+        (_, None) => return Err(ErrorReply::new(ErrorCode::Internal, "bind was not stored")),
+    };
+    tracing::info!(
+        user = %view.user_id,
+        notifier = %view.notifier_name,
+        token = view.desired_token.as_deref().unwrap_or_default(),
+        state = ?view.state,
+        "bind stored"
+    );
+    daemon.sync.kick();
+    if wait && view.state.is_pending() {
+        return wait_for(daemon, view).await;
+    }
+    Ok(view)
+}
+
+async fn unbind(daemon: &Daemon, notifier_name: String, wait: bool) -> Reply<BindingView> {
+    validate::notifier_name(&notifier_name).map_err(invalid)?;
+    let name = notifier_name.clone();
+    let view = daemon
+        .store
+        .write(move |tx| bindings::unbind(tx, &name, now_millis()))
+        .await
+        .map_err(internal)?;
+    tracing::info!(user = %view.user_id, notifier = %notifier_name, "unbind stored");
+    daemon.sync.kick();
+    if wait && view.state.is_pending() {
+        return wait_for(daemon, view).await;
+    }
+    Ok(view)
+}
+
+/// Waits until the binding's first server call is answered, or
+/// [`WAIT_LIMIT`] passes, and returns its view then.
+async fn wait_for(daemon: &Daemon, view: BindingView) -> Reply<BindingView> {
+    if let Some(problem) = daemon.sync.problem().await {
+        let mut view = view;
+        view.last_error = Some(problem);
+        return Ok(view);
+    }
+    let deadline = Instant::now() + WAIT_LIMIT;
+    let mut progress = daemon.sync.progress();
+    let (user, name) = (view.user_id.clone(), view.notifier_name.clone());
+    loop {
+        let (user, name) = (user.clone(), name.clone());
+        let current = daemon
+            .store
+            .read(move |conn| status::binding_view(conn, &user, &name))
+            .await
+            .map_err(internal)?;
+        let settled = current.state != pushbind_client::protocol::SyncState::Pending;
+        if settled
+            || tokio::time::timeout_at(deadline, progress.changed())
+                .await
+                .is_err()
+        {
+            return Ok(current);
+        }
+    }
+}
+
+async fn list_notifiers(daemon: &Daemon, refresh: bool) -> Reply<NotifierList> {
+    let refresh_error = match refresh {
+        true => daemon.sync.refresh_notifiers().await.err(),
+        false => None,
+    };
+    let max_age = max_age_ms(daemon);
+    let list = daemon
+        .store
+        .read(move |conn| {
+            Ok(NotifierList {
+                notifiers: notifiers::list(conn)?,
+                cache: notifiers::cache_info(conn, now_millis(), max_age)?,
+            })
+        })
+        .await
+        .map_err(internal)?;
+    match refresh_error {
+        Some(error) if list.cache.fetched_at.is_none() => Err(ErrorReply::new(
+            ErrorCode::ServerUnavailable,
+            format!("cannot fetch the certificate list and none is cached: {error}"),
+        )),
+        _ => Ok(list),
+    }
+}

@@ -1,0 +1,182 @@
+//! The daemon as a library: [`run`] takes every path from its options, so
+//! tests run it in-process on temporary directories and the `pushbindd`
+//! binary is a thin wrapper.
+
+mod handlers;
+mod server;
+pub mod socket;
+
+use std::future::Future;
+use std::os::fd::OwnedFd;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::watch;
+
+use crate::config::{Auth, Config, ConfigError};
+use crate::store::{Store, StoreError};
+use crate::sync::http::ImClient;
+use crate::sync::{self, SyncHandle};
+
+/// Time the worker gets to finish the server call in flight at shutdown.
+const WORKER_STOP_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// Time open connections get to finish their request at shutdown.
+const CONNECTION_STOP_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A reason the daemon cannot start or had to stop.
+#[derive(Debug, thiserror::Error)]
+pub enum DaemonError {
+    #[error("invalid configuration: {0}")]
+    Config(#[from] ConfigError),
+    #[error("unsafe socket directory {}: {reason}", path.display())]
+    RuntimeDir { path: PathBuf, reason: String },
+    #[error("another pushbindd is already running for socket {} (pid {pid}); stop it first, or give this one another socket with --socket", socket.display())]
+    AlreadyRunning { socket: PathBuf, pid: String },
+    #[error("cannot use lock file {}: {source}", path.display())]
+    Lock {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot listen on {}: {source}", path.display())]
+    Socket {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Everything [`run`] needs.
+#[derive(Debug)]
+pub struct DaemonOptions {
+    pub config: Config,
+    /// Where the socket is, or would be for an inherited listener; the lock
+    /// file sits next to it.
+    pub socket: PathBuf,
+    /// A listening socket inherited from a service manager, used instead of
+    /// binding `socket`.
+    pub inherited_listener: Option<OwnedFd>,
+    /// File holding the machine id the device id is derived from.
+    pub machine_id_file: PathBuf,
+}
+
+/// State shared by the connection handlers.
+struct Daemon {
+    config: Config,
+    store: Store,
+    sync: SyncHandle,
+    device_id: String,
+}
+
+/// Runs the daemon until `shutdown` completes, then stops cleanly: no new
+/// connections, the server call in flight and open requests finish, the
+/// database is closed and the socket removed.
+pub async fn run(
+    options: DaemonOptions,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), DaemonError> {
+    let socket = options.socket.clone();
+    if let Some(dir) = socket.parent() {
+        socket::prepare_dir(dir)?;
+    }
+    let lock = socket::lock(&socket)?;
+    let (store, store_thread) = Store::open(&options.config.data_dir)?;
+    let machine_id_file = options.machine_id_file.clone();
+    let device_id = store
+        .write(move |tx| {
+            crate::store::device_id(tx, || crate::device::new_device_id(&machine_id_file))
+        })
+        .await?;
+    let client = build_client(&options.config, &store).await?;
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let (sync, worker) = sync::spawn(
+        store.clone(),
+        client,
+        device_id.clone(),
+        options.config.sync.clone(),
+        stop_rx.clone(),
+    );
+    let listener = match options.inherited_listener {
+        Some(fd) => socket::adopt(fd, &socket)?,
+        None => {
+            socket::remove_stale(&socket)?;
+            socket::bind(&socket)?
+        }
+    };
+    log_start(&options.config, &socket, &device_id);
+    let daemon = Arc::new(Daemon {
+        config: options.config,
+        store,
+        sync,
+        device_id,
+    });
+    let connections = server::serve(listener, daemon.clone(), shutdown, stop_rx).await;
+    tracing::info!("stopping");
+    let _ = stop_tx.send(true);
+    if tokio::time::timeout(WORKER_STOP_TIMEOUT, worker)
+        .await
+        .is_err()
+    {
+        tracing::warn!("sync worker did not stop in time; its call in flight stays queued");
+    }
+    server::drain(connections, CONNECTION_STOP_TIMEOUT).await;
+    drop(daemon);
+    // The thread ends once every handle is gone, after its queued jobs.
+    let _ = tokio::task::spawn_blocking(move || store_thread.join()).await;
+    drop(lock);
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn build_client(
+    config: &Config,
+    store: &Store,
+) -> Result<Result<Arc<ImClient>, String>, DaemonError> {
+    let server = match &config.server {
+        Ok(server) => server,
+        Err(problem) => return Ok(Err(problem.clone())),
+    };
+    let bearer = match server.auth {
+        Auth::BearerToken => {
+            store
+                .read(|conn| {
+                    use rusqlite::OptionalExtension;
+                    Ok(conn
+                        .query_row("SELECT token FROM bearer_token WHERE id = 1", [], |row| {
+                            row.get(0)
+                        })
+                        .optional()?)
+                })
+                .await?
+        }
+        Auth::ClientCredentials { .. } => None,
+    };
+    Ok(ImClient::new(server, config.sync.request_timeout, bearer)
+        .map(Arc::new)
+        .map_err(|err| err.message))
+}
+
+fn log_start(config: &Config, socket: &std::path::Path, device_id: &str) {
+    match &config.server {
+        Ok(server) => tracing::info!(
+            version = env!("CARGO_PKG_VERSION"),
+            socket = %socket.display(),
+            data_dir = %config.data_dir.display(),
+            server = %server.url,
+            app = %server.app,
+            auth = server.auth.name(),
+            device_id,
+            "pushbindd started"
+        ),
+        Err(problem) => tracing::warn!(
+            version = env!("CARGO_PKG_VERSION"),
+            socket = %socket.display(),
+            data_dir = %config.data_dir.display(),
+            device_id,
+            problem,
+            "pushbindd started without a server; requests are stored but not sent"
+        ),
+    }
+}

@@ -1,0 +1,203 @@
+//! The local API server: accepts connections, checks each peer's uid, runs
+//! the handshake and answers requests one at a time per connection.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use interprocess::local_socket::tokio::{Listener, Stream};
+use interprocess::local_socket::traits::StreamCommon;
+use interprocess::local_socket::traits::tokio::Listener as _;
+use pushbind_client::codec::{
+    CodecError, decode_payload, encode_frame, read_frame_async, read_frame_rest_async,
+    read_frame_start_async, write_frame_async,
+};
+use pushbind_client::paths::current_uid;
+use pushbind_client::protocol::{
+    ErrorCode, ErrorReply, FRAME_TIMEOUT, Handshake, PROTOCOL_VERSION, Request, Response,
+};
+use tokio::sync::{Semaphore, watch};
+use tokio::task::JoinSet;
+
+use super::{Daemon, handlers};
+
+/// Connections served at once; more are closed right after `accept`.
+const MAX_CONNECTIONS: usize = 64;
+
+/// Pause after a failed `accept`, such as one out of file descriptors, so a
+/// persistent failure does not spin.
+const ACCEPT_ERROR_PAUSE: Duration = Duration::from_millis(100);
+
+/// Accepts connections until `shutdown` completes. Returns the connection
+/// tasks still running.
+pub(super) async fn serve(
+    listener: Listener,
+    daemon: Arc<Daemon>,
+    shutdown: impl Future<Output = ()>,
+    stop: watch::Receiver<bool>,
+) -> JoinSet<()> {
+    let mut connections = JoinSet::new();
+    let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            _ = &mut shutdown => break,
+            accepted = listener.accept() => match accepted {
+                Ok(stream) => {
+                    let Ok(slot) = slots.clone().try_acquire_owned() else {
+                        tracing::warn!(limit = MAX_CONNECTIONS, "too many connections; closing a new one");
+                        continue;
+                    };
+                    let daemon = daemon.clone();
+                    let stop = stop.clone();
+                    connections.spawn(async move {
+                        serve_connection(stream, daemon, stop).await;
+                        drop(slot);
+                    });
+                }
+                Err(err) => {
+                    tracing::warn!(error = %err, "accept failed");
+                    tokio::time::sleep(ACCEPT_ERROR_PAUSE).await;
+                }
+            },
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+        }
+    }
+    connections
+}
+
+/// Waits up to `timeout` for open connections to finish, then drops them.
+pub(super) async fn drain(mut connections: JoinSet<()>, timeout: Duration) {
+    let all_done = async { while connections.join_next().await.is_some() {} };
+    if tokio::time::timeout(timeout, all_done).await.is_err() {
+        tracing::warn!("closing connections that did not finish in time");
+    }
+}
+
+async fn serve_connection(
+    mut stream: Stream,
+    daemon: Arc<Daemon>,
+    mut stop: watch::Receiver<bool>,
+) {
+    if !peer_is_owner(&stream) {
+        return;
+    }
+    let agent = match handshake(&mut stream).await {
+        Ok(agent) => agent,
+        Err(reason) => {
+            tracing::warn!(%reason, "closing connection after a failed handshake");
+            return;
+        }
+    };
+    tracing::debug!(%agent, "client connected");
+    loop {
+        let first = tokio::select! {
+            _ = stop.changed() => return,
+            first = read_frame_start_async(&mut stream) => first,
+        };
+        let first = match first {
+            Ok(Some(first)) => first,
+            Ok(None) => return,
+            Err(err) => return log_closed(&agent, &err),
+        };
+        let payload = match tokio::time::timeout(
+            FRAME_TIMEOUT,
+            read_frame_rest_async(&mut stream, first),
+        )
+        .await
+        {
+            Ok(Ok(payload)) => payload,
+            Ok(Err(err)) => return log_closed(&agent, &err),
+            Err(_) => {
+                tracing::warn!(%agent, "closing connection: frame not completed within {FRAME_TIMEOUT:?}");
+                return;
+            }
+        };
+        let response = answer(&daemon, &agent, &payload).await;
+        if let Err(err) = send(&mut stream, &response).await {
+            return log_closed(&agent, &err);
+        }
+    }
+}
+
+fn peer_is_owner(stream: &Stream) -> bool {
+    let uid = current_uid();
+    match stream.peer_creds() {
+        Ok(creds) if creds.euid() == Some(uid) => true,
+        Ok(creds) => {
+            tracing::warn!(
+                peer_uid = ?creds.euid(),
+                peer_pid = ?creds.pid(),
+                "rejected a connection from another user"
+            );
+            false
+        }
+        Err(err) => {
+            tracing::warn!(error = %err, "rejected a connection whose peer credentials cannot be read");
+            false
+        }
+    }
+}
+
+/// Exchanges handshakes. Returns the client's agent string, or why the
+/// connection must close.
+async fn handshake(stream: &mut Stream) -> Result<String, String> {
+    let payload = tokio::time::timeout(FRAME_TIMEOUT, read_frame_async(stream))
+        .await
+        .map_err(|_| format!("no handshake within {FRAME_TIMEOUT:?}"))?
+        .map_err(|err| err.to_string())?
+        .ok_or("closed before the handshake")?;
+    let theirs: Handshake =
+        decode_payload(&payload).map_err(|err| format!("invalid handshake: {err}"))?;
+    let ours = Handshake::new(concat!("pushbindd ", env!("CARGO_PKG_VERSION")));
+    send(stream, &ours).await.map_err(|err| err.to_string())?;
+    if theirs.protocol != PROTOCOL_VERSION {
+        return Err(format!(
+            "client {:?} speaks local API version {}, this daemon speaks {PROTOCOL_VERSION}",
+            theirs.agent, theirs.protocol
+        ));
+    }
+    Ok(theirs.agent.chars().take(64).collect())
+}
+
+async fn answer(daemon: &Daemon, agent: &str, payload: &[u8]) -> Response {
+    match decode_payload::<Request>(payload) {
+        Ok(request) => {
+            tracing::debug!(%agent, request = request.kind(), "request");
+            handlers::handle(daemon, request).await
+        }
+        Err(err) => {
+            tracing::warn!(%agent, error = %err, "rejected a request that cannot be decoded");
+            Response::Error(ErrorReply::new(
+                ErrorCode::BadRequest,
+                format!("request cannot be decoded ({err}); is the client newer than pushbindd?"),
+            ))
+        }
+    }
+}
+
+async fn send<T: serde::Serialize>(stream: &mut Stream, message: &T) -> Result<(), CodecError> {
+    let frame = match encode_frame(message) {
+        Ok(frame) => frame,
+        Err(err) => {
+            tracing::error!(error = %err, "answer cannot be encoded");
+            let reply = ErrorReply::new(
+                ErrorCode::Internal,
+                format!("answer cannot be encoded: {err}"),
+            );
+            encode_frame(&Response::Error(reply))?
+        }
+    };
+    tokio::time::timeout(FRAME_TIMEOUT, write_frame_async(stream, &frame))
+        .await
+        .map_err(|_| CodecError::Io(std::io::ErrorKind::TimedOut.into()))?
+}
+
+fn log_closed(agent: &str, err: &CodecError) {
+    match err {
+        CodecError::TooLarge { .. } | CodecError::Truncated => {
+            tracing::warn!(%agent, error = %err, "closing connection after a malformed frame")
+        }
+        _ => tracing::debug!(%agent, error = %err, "connection closed"),
+    }
+}

@@ -1,0 +1,105 @@
+//! Retry delays: capped exponential back-off with full jitter, so that a
+//! fleet of daemons failing at the same moment spreads its retries instead
+//! of hitting the server's shared rate limit together.
+
+use std::time::Duration;
+
+use super::failure::FailureKind;
+
+/// The delay before attempt `attempt + 1`, after `attempt` failed attempts
+/// (`attempt >= 1`).
+///
+/// Without `Retry-After` the delay is uniform in `[0, min(max, initial *
+/// 2^(attempt - 1))]`. With it, the delay is `Retry-After` plus a uniform
+/// share of the same ceiling, never less than what the server asked for. A
+/// plan quota (`resource_limited`) waits between half of `max` and `max`.
+pub fn retry_delay(
+    attempt: u32,
+    kind: FailureKind,
+    retry_after: Option<Duration>,
+    initial: Duration,
+    max: Duration,
+) -> Duration {
+    let exponent = attempt.saturating_sub(1).min(31);
+    let ceiling = initial.saturating_mul(1 << exponent).min(max);
+    if kind == FailureKind::QuotaLimited {
+        return max / 2 + uniform(max / 2);
+    }
+    match retry_after {
+        Some(after) => after + uniform(ceiling.min(after.max(initial))),
+        None => uniform(ceiling),
+    }
+}
+
+/// A uniformly random duration in `[0, ceiling]`.
+fn uniform(ceiling: Duration) -> Duration {
+    let millis = u64::try_from(ceiling.as_millis()).unwrap_or(u64::MAX);
+    Duration::from_millis(fastrand::u64(0..=millis))
+}
+
+/// `interval` scaled by a random factor in `[0.9, 1.1]`, for timers that
+/// many daemons run.
+pub fn jittered(interval: Duration) -> Duration {
+    interval.mul_f64(0.9 + fastrand::f64() * 0.2)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SECOND: Duration = Duration::from_secs(1);
+
+    #[test]
+    fn delay_stays_under_growing_cap() {
+        for attempt in 1..=12 {
+            let cap = (SECOND * 2u32.pow(attempt - 1)).min(SECOND * 60);
+            for _ in 0..50 {
+                let delay = retry_delay(attempt, FailureKind::Transient, None, SECOND, SECOND * 60);
+                assert!(delay <= cap, "attempt {attempt}: {delay:?} > {cap:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn delays_are_spread() {
+        let delays: std::collections::HashSet<_> = (0..50)
+            .map(|_| retry_delay(6, FailureKind::Transient, None, SECOND, SECOND * 60))
+            .collect();
+        assert!(delays.len() > 25, "only {} distinct delays", delays.len());
+    }
+
+    #[test]
+    fn retry_after_is_a_minimum() {
+        for _ in 0..50 {
+            let delay = retry_delay(
+                1,
+                FailureKind::RateLimited,
+                Some(SECOND * 2),
+                SECOND,
+                SECOND * 60,
+            );
+            assert!(delay >= SECOND * 2);
+            assert!(delay <= SECOND * 4);
+        }
+    }
+
+    #[test]
+    fn huge_attempt_count_does_not_overflow() {
+        let delay = retry_delay(u32::MAX, FailureKind::Transient, None, SECOND, SECOND * 300);
+        assert!(delay <= SECOND * 300);
+    }
+
+    #[test]
+    fn quota_waits_long() {
+        let delay = retry_delay(1, FailureKind::QuotaLimited, None, SECOND, SECOND * 300);
+        assert!(delay >= SECOND * 150);
+    }
+
+    #[test]
+    fn jitter_stays_within_ten_percent() {
+        for _ in 0..50 {
+            let value = jittered(SECOND * 100);
+            assert!(value >= SECOND * 90 && value <= SECOND * 110);
+        }
+    }
+}

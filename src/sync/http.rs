@@ -1,0 +1,591 @@
+//! The IM server's REST API: the app token, `push/binding` and `notifiers`.
+//!
+//! Every call but the token call carries `Authorization: Bearer`. With
+//! client credentials the app token is cached until shortly before it
+//! expires; a 401 fetches a new one once and repeats the call once. Token
+//! requests are spaced by at least [`MIN_TOKEN_INTERVAL`], and after the
+//! server rejects the credentials no token is requested until the daemon
+//! restarts with a new configuration, because the server may ban an app
+//! that asks for tokens in a loop. With a bearer token from the app, a 401
+//! means the app must hand over a new one.
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use reqwest::{Method, StatusCode};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use tokio::time::Instant;
+use url::Url;
+
+use super::failure::{ApiError, FailureKind, classify, parse_retry_after};
+use crate::config::{AppRef, Auth, ServerConfig};
+use crate::store::notifiers::NotifierRecord;
+
+/// Minimum time between two token requests.
+pub const MIN_TOKEN_INTERVAL: Duration = Duration::from_secs(5);
+
+/// Largest response body read, in bytes; larger bodies are an error.
+const MAX_BODY_LEN: usize = 1024 * 1024;
+
+/// A binding as the server lists it.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+pub struct RemoteBinding {
+    pub device_id: String,
+    pub notifier_name: String,
+    pub device_token: String,
+}
+
+#[derive(Debug)]
+struct CachedToken {
+    value: String,
+    /// When to fetch a new one; `None` for a token that does not expire.
+    refresh_at: Option<Instant>,
+}
+
+#[derive(Debug, Default)]
+struct TokenState {
+    cached: Option<CachedToken>,
+    last_request: Option<Instant>,
+    /// Why the credentials or the bearer token cannot be used.
+    rejected: Option<ApiError>,
+}
+
+/// Client of one app on the IM server.
+#[derive(Debug)]
+pub struct ImClient {
+    http: reqwest::Client,
+    /// Server URL plus the app's path, ending in `/`.
+    base: Url,
+    auth: Auth,
+    token: tokio::sync::Mutex<TokenState>,
+    bearer: Mutex<Option<String>>,
+}
+
+/// The base URL of the app's REST resources.
+pub fn base_url(config: &ServerConfig) -> Url {
+    let mut base = config.url.clone();
+    let mut path = base.path().trim_end_matches('/').to_owned();
+    match &config.app {
+        AppRef::Key { org, app } => path.push_str(&format!("/{org}/{app}/")),
+        AppRef::Id(id) => path.push_str(&format!("/app-id/{id}/")),
+    }
+    base.set_path(&path);
+    base
+}
+
+impl ImClient {
+    /// Builds the client. `bearer` is the token the app handed over at its
+    /// last login, for `auth = "bearer_token"`.
+    pub fn new(
+        config: &ServerConfig,
+        timeout: Duration,
+        bearer: Option<String>,
+    ) -> Result<Self, ApiError> {
+        let mut builder = reqwest::Client::builder()
+            .timeout(timeout)
+            .connect_timeout(timeout)
+            .user_agent(concat!("pushbindd/", env!("CARGO_PKG_VERSION")));
+        if crate::config::is_loopback(&config.url) {
+            builder = builder.no_proxy();
+        }
+        let http = builder.build().map_err(|err| {
+            ApiError::new(
+                FailureKind::NotConfigured,
+                format!("cannot set up HTTPS: {err}"),
+            )
+        })?;
+        Ok(Self {
+            http,
+            base: base_url(config),
+            auth: config.auth.clone(),
+            token: tokio::sync::Mutex::new(TokenState::default()),
+            bearer: Mutex::new(bearer),
+        })
+    }
+
+    /// Replaces the app's bearer token after a login that handed one over.
+    pub async fn set_bearer(&self, token: String) {
+        *self.bearer.lock().expect("bearer lock") = Some(token);
+        self.token.lock().await.rejected = None;
+    }
+
+    /// Why calls are stopped until the configuration or the token changes.
+    pub async fn auth_problem(&self) -> Option<String> {
+        self.token
+            .lock()
+            .await
+            .rejected
+            .as_ref()
+            .map(|err| err.message.clone())
+    }
+
+    /// `PUT users/{user}/push/binding`: binds `token` for (user, device,
+    /// certificate), or removes the binding when `token` is empty. Returns
+    /// the bindings of this device that remain.
+    pub async fn put_binding(
+        &self,
+        user_id: &str,
+        device_id: &str,
+        notifier_name: &str,
+        token: &str,
+    ) -> Result<Vec<RemoteBinding>, ApiError> {
+        let body = json!({
+            "device_id": device_id,
+            "notifier_name": notifier_name,
+            "device_token": token,
+        });
+        let path = format!("users/{user_id}/push/binding");
+        let envelope = self.call(Method::PUT, &path, Some(&body)).await?;
+        parse_entities(&envelope, "push binding")
+    }
+
+    /// `GET users/{user}/push/binding`: the user's bindings on all devices.
+    pub async fn get_bindings(&self, user_id: &str) -> Result<Vec<RemoteBinding>, ApiError> {
+        let path = format!("users/{user_id}/push/binding");
+        let envelope = self.call(Method::GET, &path, None).await?;
+        parse_entities(&envelope, "push binding list")
+    }
+
+    /// `GET notifiers`: the app's push certificates, without secrets.
+    pub async fn list_notifiers(&self) -> Result<Vec<NotifierRecord>, ApiError> {
+        let envelope = self.call(Method::GET, "notifiers", None).await?;
+        let entities: Vec<RemoteNotifier> = parse_entities(&envelope, "certificate list")?;
+        Ok(entities
+            .into_iter()
+            .map(RemoteNotifier::into_record)
+            .collect())
+    }
+
+    async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<Value, ApiError> {
+        let token = self.token().await?;
+        match self.send(method.clone(), path, body, Some(&token)).await {
+            Err(err) if err.kind == FailureKind::Unauthorized => {
+                let token = self.after_unauthorized(&token).await?;
+                let retried = self.send(method, path, body, Some(&token)).await;
+                if let Err(err) = &retried
+                    && err.kind == FailureKind::Unauthorized
+                {
+                    self.reject(err.clone()).await;
+                }
+                retried
+            }
+            other => other,
+        }
+    }
+
+    /// Handles a 401: fetches a new app token once, or reports that the
+    /// app's bearer token was rejected.
+    async fn after_unauthorized(&self, rejected: &str) -> Result<String, ApiError> {
+        if let Auth::BearerToken = self.auth {
+            let err = ApiError::new(
+                FailureKind::TokenNeeded,
+                "the server rejected the bearer token the app handed over; the app must log in again with a new token",
+            );
+            self.reject(err.clone()).await;
+            return Err(err);
+        }
+        let mut state = self.token.lock().await;
+        if state
+            .cached
+            .as_ref()
+            .is_some_and(|cached| cached.value == rejected)
+        {
+            state.cached = None;
+        }
+        drop(state);
+        self.token().await
+    }
+
+    async fn reject(&self, err: ApiError) {
+        let mut state = self.token.lock().await;
+        state.cached = None;
+        state.rejected = Some(err);
+    }
+
+    /// The token for the `Authorization` header.
+    async fn token(&self) -> Result<String, ApiError> {
+        let (client_id, client_secret) = match &self.auth {
+            Auth::BearerToken => return self.bearer_token().await,
+            Auth::ClientCredentials {
+                client_id,
+                client_secret,
+            } => (client_id, client_secret),
+        };
+        let mut state = self.token.lock().await;
+        if let Some(err) = &state.rejected {
+            return Err(err.clone());
+        }
+        let now = Instant::now();
+        if let Some(cached) = &state.cached
+            && cached.refresh_at.is_none_or(|at| now < at)
+        {
+            return Ok(cached.value.clone());
+        }
+        if let Some(last) = state.last_request {
+            let next = last + MIN_TOKEN_INTERVAL;
+            if now < next {
+                let mut err = ApiError::new(
+                    FailureKind::Transient,
+                    "waiting before the next app token request",
+                );
+                err.retry_after = Some(next - now);
+                return Err(err);
+            }
+        }
+        state.last_request = Some(now);
+        let body = json!({
+            "grant_type": "client_credentials",
+            "client_id": client_id,
+            "client_secret": client_secret.expose(),
+        });
+        let envelope = match self.send(Method::POST, "token", Some(&body), None).await {
+            Ok(envelope) => envelope,
+            Err(mut err) => {
+                if matches!(
+                    err.kind,
+                    FailureKind::CredentialsRejected | FailureKind::Rejected
+                ) {
+                    err.kind = FailureKind::CredentialsRejected;
+                    err.message = format!(
+                        "the server rejected client_id {client_id:?} and its secret ({}); fix them in the configuration and restart pushbindd",
+                        err.message
+                    );
+                    state.rejected = Some(err.clone());
+                }
+                return Err(err);
+            }
+        };
+        let token = parse_token(&envelope)?;
+        let value = token.value.clone();
+        state.cached = Some(token);
+        Ok(value)
+    }
+
+    async fn bearer_token(&self) -> Result<String, ApiError> {
+        if let Some(err) = &self.token.lock().await.rejected {
+            return Err(err.clone());
+        }
+        self.bearer.lock().expect("bearer lock").clone().ok_or_else(|| {
+            ApiError::new(
+                FailureKind::TokenNeeded,
+                "no bearer token: auth is bearer_token, so the app must log in with a token from its backend",
+            )
+        })
+    }
+
+    /// Sends one request and returns the JSON envelope of a success.
+    async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+        token: Option<&str>,
+    ) -> Result<Value, ApiError> {
+        let url = self.base.join(path).map_err(|err| {
+            ApiError::new(
+                FailureKind::NotConfigured,
+                format!("invalid request path {path:?}: {err}"),
+            )
+        })?;
+        let what = format!("{method} {}", url.path());
+        let mut request = self.http.request(method, url);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let response = request
+            .send()
+            .await
+            .map_err(|err| network_error(&what, &err))?;
+        let status = response.status();
+        let retry_after = response
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|value| value.to_str().ok())
+            .and_then(parse_retry_after);
+        let content_type = response
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|value| value.to_str().ok())
+            .unwrap_or("no content type")
+            .to_owned();
+        let bytes = read_body(response)
+            .await
+            .map_err(|err| network_error(&what, &err))?;
+        let json = serde_json::from_slice::<Value>(&bytes)
+            .ok()
+            .filter(Value::is_object);
+        if status.is_success() {
+            return json.ok_or_else(|| {
+                ApiError::new(
+                    FailureKind::Transient,
+                    format!("{what}: HTTP {status} with a body that is not a JSON object ({content_type}): {}", snippet(&bytes)),
+                )
+            });
+        }
+        let mut err = error_from_answer(&what, status, json.as_ref(), &content_type, &bytes);
+        err.retry_after = retry_after;
+        Err(err)
+    }
+}
+
+async fn read_body(mut response: reqwest::Response) -> Result<Vec<u8>, reqwest::Error> {
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await? {
+        let room = MAX_BODY_LEN.saturating_sub(body.len());
+        body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        if room < chunk.len() {
+            break;
+        }
+    }
+    Ok(body)
+}
+
+fn network_error(what: &str, err: &reqwest::Error) -> ApiError {
+    let mut message = format!("{what}: ");
+    if err.is_timeout() {
+        message.push_str("timed out");
+    } else if err.is_connect() {
+        message.push_str("cannot connect to the server");
+    } else {
+        message.push_str("request failed");
+    }
+    let mut source = std::error::Error::source(err);
+    while let Some(cause) = source {
+        message.push_str(&format!(": {cause}"));
+        source = cause.source();
+    }
+    ApiError::new(FailureKind::Transient, message)
+}
+
+/// Up to 120 printable characters of a body, for error messages.
+fn snippet(bytes: &[u8]) -> String {
+    let text = String::from_utf8_lossy(bytes);
+    let text: String = text
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if text.chars().count() > 120 {
+        format!("{}...", text.chars().take(120).collect::<String>())
+    } else if text.is_empty() {
+        "empty body".to_owned()
+    } else {
+        text
+    }
+}
+
+fn error_from_answer(
+    what: &str,
+    status: StatusCode,
+    json: Option<&Value>,
+    content_type: &str,
+    bytes: &[u8],
+) -> ApiError {
+    let code = json.and_then(|v| v.get("error")).and_then(Value::as_str);
+    let description = json
+        .and_then(|v| v.get("error_description"))
+        .and_then(Value::as_str);
+    let kind = classify(status.as_u16(), code);
+    let message = match (code, description) {
+        (Some(code), Some(description)) => format!("{what}: HTTP {status} {code}: {description}"),
+        (Some(code), None) => format!("{what}: HTTP {status} {code}"),
+        (None, _) if json.is_some() => format!("{what}: HTTP {status}"),
+        (None, _) => format!(
+            "{what}: HTTP {status} with a body that is not JSON ({content_type}), perhaps from a proxy: {}",
+            snippet(bytes)
+        ),
+    };
+    let message = match kind {
+        FailureKind::UserNotFound => format!("user not found on the server ({message})"),
+        FailureKind::NotConfigured => format!("{message}; check server_url and app_key or app_id"),
+        _ => message,
+    };
+    ApiError::new(kind, message)
+}
+
+fn parse_entities<T: serde::de::DeserializeOwned>(
+    envelope: &Value,
+    what: &str,
+) -> Result<Vec<T>, ApiError> {
+    let entities = envelope
+        .get("entities")
+        .cloned()
+        .unwrap_or(Value::Array(Vec::new()));
+    serde_json::from_value(entities).map_err(|err| {
+        ApiError::new(
+            FailureKind::Transient,
+            format!("the server's {what} has an unexpected shape: {err}"),
+        )
+    })
+}
+
+/// Accepts `expires_in` as a number or a numeric string.
+fn parse_token(envelope: &Value) -> Result<CachedToken, ApiError> {
+    let value = envelope
+        .get("access_token")
+        .and_then(Value::as_str)
+        .filter(|token| !token.is_empty())
+        .ok_or_else(|| {
+            ApiError::new(
+                FailureKind::Transient,
+                "the token answer has no access_token",
+            )
+        })?;
+    let expires_in = match envelope.get("expires_in") {
+        Some(Value::Number(number)) => number.as_i64(),
+        Some(Value::String(text)) => text.trim().parse().ok(),
+        _ => None,
+    };
+    let refresh_at = match expires_in {
+        Some(seconds) if seconds > 0 => {
+            let lifetime = Duration::from_secs(seconds as u64);
+            // Refresh at 90 % of the lifetime, at most an hour early.
+            let early = (lifetime / 10).min(Duration::from_secs(3600));
+            Some(Instant::now() + lifetime - early)
+        }
+        Some(_) => None,
+        None => Some(Instant::now() + Duration::from_secs(3600)),
+    };
+    Ok(CachedToken {
+        value: value.to_owned(),
+        refresh_at,
+    })
+}
+
+#[derive(Deserialize)]
+struct RemoteNotifier {
+    #[serde(default)]
+    uuid: String,
+    name: String,
+    #[serde(default)]
+    provider: String,
+    environment: Option<String>,
+    #[serde(rename = "packageName")]
+    package_name: Option<String>,
+    #[serde(default)]
+    disabled: bool,
+    modified: Option<i64>,
+}
+
+impl RemoteNotifier {
+    fn into_record(self) -> NotifierRecord {
+        NotifierRecord {
+            uuid: if self.uuid.is_empty() {
+                self.name.clone()
+            } else {
+                self.uuid
+            },
+            name: self.name,
+            provider: self.provider,
+            environment: self.environment,
+            package_name: self.package_name,
+            disabled: self.disabled,
+            modified: self.modified,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn server(url: &str, app: AppRef) -> ServerConfig {
+        ServerConfig {
+            url: Url::parse(url).unwrap(),
+            app,
+            auth: Auth::BearerToken,
+        }
+    }
+
+    #[test]
+    fn base_url_for_both_path_forms() {
+        let key = AppRef::Key {
+            org: "org".into(),
+            app: "app".into(),
+        };
+        assert_eq!(
+            base_url(&server("https://im.example", key.clone())).as_str(),
+            "https://im.example/org/app/"
+        );
+        assert_eq!(
+            base_url(&server("https://im.example/api/", key)).as_str(),
+            "https://im.example/api/org/app/"
+        );
+        let id = AppRef::Id("abc".into());
+        assert_eq!(
+            base_url(&server("http://127.0.0.1:5", id)).as_str(),
+            "http://127.0.0.1:5/app-id/abc/"
+        );
+    }
+
+    #[test]
+    fn html_error_body_gives_clear_message() {
+        let html = b"<html><body><h1>502 Bad Gateway</h1></body></html>";
+        let err = error_from_answer("PUT /x", StatusCode::BAD_GATEWAY, None, "text/html", html);
+        assert_eq!(err.kind, FailureKind::Transient);
+        assert!(err.message.contains("not JSON"), "{}", err.message);
+        assert!(err.message.contains("text/html"));
+        assert!(err.message.contains("502 Bad Gateway"));
+    }
+
+    #[test]
+    fn envelope_error_uses_code_and_description() {
+        let json =
+            json!({"error": "illegal_argument", "error_description": "device_token is too long"});
+        let err = error_from_answer(
+            "PUT /x",
+            StatusCode::BAD_REQUEST,
+            Some(&json),
+            "application/json",
+            b"",
+        );
+        assert_eq!(err.kind, FailureKind::Rejected);
+        assert!(
+            err.message
+                .contains("illegal_argument: device_token is too long")
+        );
+        let json = json!({"error": "required_property_not_found"});
+        let err = error_from_answer(
+            "PUT /x",
+            StatusCode::BAD_REQUEST,
+            Some(&json),
+            "application/json",
+            b"",
+        );
+        assert!(err.message.starts_with("user not found"));
+    }
+
+    #[test]
+    fn token_expiry_forms() {
+        assert!(
+            parse_token(&json!({"access_token": "t", "expires_in": 0}))
+                .unwrap()
+                .refresh_at
+                .is_none()
+        );
+        assert!(
+            parse_token(&json!({"access_token": "t", "expires_in": "3600"}))
+                .unwrap()
+                .refresh_at
+                .is_some()
+        );
+        assert!(parse_token(&json!({"expires_in": 5})).is_err());
+    }
+
+    #[test]
+    fn snippet_is_short_and_printable() {
+        let long = "x\n".repeat(500);
+        let text = snippet(long.as_bytes());
+        assert!(text.len() < 130);
+        assert!(!text.contains('\n'));
+    }
+}

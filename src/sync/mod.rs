@@ -1,0 +1,145 @@
+//! Keeping the server in step with the store.
+//!
+//! One worker task owns all sync traffic. Each pass it refreshes the
+//! certificate list when due, compares the logged-in user's bindings with
+//! the server's when due, and then sends due outbox items one at a time,
+//! oldest first. A transient failure schedules that item with back-off and
+//! pauses the outbox for the same delay, since the server is likely failing
+//! every call; a permanent failure parks the item and the pass goes on.
+
+pub mod backoff;
+pub mod failure;
+pub mod http;
+mod worker;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use pushbind_client::protocol::SyncReport;
+use tokio::sync::{mpsc, oneshot, watch};
+
+pub use worker::spawn;
+
+use crate::store::{Store, notifiers};
+use http::ImClient;
+
+/// Requests to the worker.
+#[derive(Debug)]
+enum Command {
+    /// New outbox items were committed.
+    Kick,
+    /// A user logged in: compare bindings with the server soon.
+    LoggedIn,
+    /// The certificate list is missing or stale: fetch it in the next pass.
+    RefreshNotifiers,
+    /// Run a pass now with every waiting item due; answer with its results.
+    SyncNow {
+        reply: Option<oneshot::Sender<SyncReport>>,
+    },
+}
+
+/// Handle to the sync worker, shared by the local API handlers.
+#[derive(Clone, Debug)]
+pub struct SyncHandle {
+    commands: mpsc::UnboundedSender<Command>,
+    progress: watch::Receiver<u64>,
+    client: Result<Arc<ImClient>, String>,
+    store: Store,
+}
+
+impl SyncHandle {
+    /// Wakes the worker for newly committed outbox items.
+    pub fn kick(&self) {
+        let _ = self.commands.send(Command::Kick);
+    }
+
+    /// Tells the worker that a user logged in.
+    pub fn logged_in(&self) {
+        let _ = self.commands.send(Command::LoggedIn);
+    }
+
+    /// Asks the worker to fetch the certificate list before it sends
+    /// anything else.
+    pub fn notifiers_stale(&self) {
+        let _ = self.commands.send(Command::RefreshNotifiers);
+    }
+
+    /// Runs a pass now. With `wait`, returns the pass's results.
+    pub async fn sync_now(&self, wait: bool) -> SyncReport {
+        if !wait {
+            let _ = self.commands.send(Command::SyncNow { reply: None });
+            return SyncReport::default();
+        }
+        let (reply, answer) = oneshot::channel();
+        if self
+            .commands
+            .send(Command::SyncNow { reply: Some(reply) })
+            .is_err()
+        {
+            return stopped_report();
+        }
+        answer.await.unwrap_or_else(|_| stopped_report())
+    }
+
+    /// A receiver that changes after every recorded attempt and every pass.
+    pub fn progress(&self) -> watch::Receiver<u64> {
+        self.progress.clone()
+    }
+
+    /// Fetches the certificate list into the cache now.
+    pub async fn refresh_notifiers(&self) -> Result<(), String> {
+        let client = self.client.as_ref().map_err(Clone::clone)?;
+        refresh_notifiers(client, &self.store).await
+    }
+
+    /// Why the daemon cannot sync, if it cannot.
+    pub async fn problem(&self) -> Option<String> {
+        match &self.client {
+            Ok(client) => client.auth_problem().await,
+            Err(problem) => Some(problem.clone()),
+        }
+    }
+
+    /// Hands the app's new bearer token to the server client.
+    pub async fn set_bearer(&self, token: String) {
+        if let Ok(client) = &self.client {
+            client.set_bearer(token).await;
+        }
+    }
+}
+
+fn stopped_report() -> SyncReport {
+    SyncReport {
+        error: Some("the sync worker has stopped; pushbindd is shutting down".into()),
+        ..SyncReport::default()
+    }
+}
+
+/// Fetches the certificate list and replaces the cache. A failure is kept
+/// in the cache's status and returned.
+async fn refresh_notifiers(client: &ImClient, store: &Store) -> Result<(), String> {
+    match client.list_notifiers().await {
+        Ok(list) => {
+            let count = list.len();
+            let now = crate::store::now_millis();
+            store
+                .write(move |tx| notifiers::replace(tx, &list, now))
+                .await
+                .map_err(|err| err.to_string())?;
+            tracing::debug!(count, "refreshed certificate list");
+            Ok(())
+        }
+        Err(err) => {
+            tracing::warn!(error = %err, "cannot fetch the certificate list");
+            let message = err.message.clone();
+            store
+                .write(move |tx| notifiers::record_error(tx, &message))
+                .await
+                .map_err(|err| err.to_string())?;
+            Err(err.message)
+        }
+    }
+}
+
+/// Time after which a `wait` request is answered with the state so far.
+pub const WAIT_LIMIT: Duration = Duration::from_secs(30);

@@ -1,0 +1,352 @@
+//! The sync worker task: one loop that waits for a command, a due item or a
+//! timer, then runs a pass.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use pushbind_client::protocol::SyncReport;
+use tokio::sync::{mpsc, watch};
+use tokio::time::{Instant, sleep_until};
+
+use super::backoff::{jittered, retry_delay};
+use super::failure::ApiError;
+use super::http::ImClient;
+use super::{Command, SyncHandle, refresh_notifiers};
+use crate::config::SyncSettings;
+use crate::store::outbox::{self, Attempt, OutboxItem};
+use crate::store::{Store, StoreError, bindings, history, now_millis};
+
+/// Longest sleep between passes, so timers are re-checked after a clock
+/// jump or a suspended machine.
+const MAX_SLEEP: Duration = Duration::from_secs(60);
+
+struct Worker {
+    store: Store,
+    client: Result<Arc<ImClient>, String>,
+    device_id: String,
+    settings: SyncSettings,
+    commands: mpsc::UnboundedReceiver<Command>,
+    progress: watch::Sender<u64>,
+    /// No outbox call before this instant, after a failure that concerns
+    /// every call.
+    paused_until: Option<Instant>,
+    next_reconcile: Instant,
+    reconcile_requested: bool,
+    next_notifier_refresh: Instant,
+}
+
+/// Starts the worker. It stops when `shutdown` turns true, after the call
+/// in flight; the call's result is recorded first.
+pub fn spawn(
+    store: Store,
+    client: Result<Arc<ImClient>, String>,
+    device_id: String,
+    settings: SyncSettings,
+    shutdown: watch::Receiver<bool>,
+) -> (SyncHandle, tokio::task::JoinHandle<()>) {
+    let (commands, receiver) = mpsc::unbounded_channel();
+    let (progress, progress_receiver) = watch::channel(0);
+    let now = Instant::now();
+    let worker = Worker {
+        store: store.clone(),
+        client: client.clone(),
+        device_id,
+        settings,
+        commands: receiver,
+        progress,
+        paused_until: None,
+        next_reconcile: now,
+        reconcile_requested: true,
+        next_notifier_refresh: now,
+    };
+    let task = tokio::spawn(worker.run(shutdown));
+    let handle = SyncHandle {
+        commands,
+        progress: progress_receiver,
+        client,
+        store,
+    };
+    (handle, task)
+}
+
+impl Worker {
+    async fn run(mut self, mut shutdown: watch::Receiver<bool>) {
+        tracing::info!(device_id = %self.device_id, "sync worker started");
+        loop {
+            self.pass().await;
+            let wake = self.next_wake().await;
+            tokio::select! {
+                biased;
+                _ = shutdown.changed() => break,
+                command = self.commands.recv() => match command {
+                    Some(command) => self.handle(command).await,
+                    None => break,
+                },
+                _ = sleep_until(wake) => {}
+            }
+            if *shutdown.borrow() {
+                break;
+            }
+        }
+        tracing::info!("sync worker stopped");
+    }
+
+    async fn handle(&mut self, command: Command) {
+        match command {
+            Command::Kick => {}
+            Command::LoggedIn => self.reconcile_requested = true,
+            Command::RefreshNotifiers => self.next_notifier_refresh = Instant::now(),
+            Command::SyncNow { reply } => {
+                self.paused_until = None;
+                self.reconcile_requested = true;
+                self.next_notifier_refresh = Instant::now();
+                let now = now_millis();
+                if let Err(err) = self
+                    .store
+                    .write(move |tx| outbox::make_all_due(tx, now))
+                    .await
+                {
+                    tracing::error!(error = %err, "cannot reschedule the outbox");
+                }
+                let mut report = self.pass().await;
+                report.completed = true;
+                report.pending = self.pending_count().await;
+                if let Some(reply) = reply {
+                    let _ = reply.send(report);
+                }
+            }
+        }
+    }
+
+    /// When the next pass is due: the next outbox item, reconcile or
+    /// certificate refresh, whichever comes first.
+    async fn next_wake(&self) -> Instant {
+        let now = Instant::now();
+        let mut wake = now + MAX_SLEEP;
+        let Ok(client) = &self.client else {
+            return wake;
+        };
+        if client.auth_problem().await.is_some() {
+            // Nothing is sent until a login or a restart changes the
+            // credentials; both wake the worker.
+            return wake;
+        }
+        wake = wake
+            .min(self.next_reconcile)
+            .min(self.next_notifier_refresh);
+        let next_item = self.store.read(outbox::next_attempt_at).await;
+        if let Ok(Some(at)) = next_item {
+            let delay = Duration::from_millis(u64::try_from(at - now_millis()).unwrap_or(0));
+            wake = wake.min(now + delay);
+        }
+        if let Some(paused) = self.paused_until {
+            wake = wake.max(paused.min(now + MAX_SLEEP));
+        }
+        wake
+    }
+
+    async fn pass(&mut self) -> SyncReport {
+        let mut report = SyncReport::default();
+        let client = match &self.client {
+            Ok(client) => client.clone(),
+            Err(problem) => {
+                report.error = Some(problem.clone());
+                return report;
+            }
+        };
+        if let Some(problem) = client.auth_problem().await {
+            report.error = Some(problem);
+            return report;
+        }
+        let now = Instant::now();
+        if now >= self.next_notifier_refresh {
+            self.refresh_notifiers(&client).await;
+        }
+        if self.reconcile_requested || now >= self.next_reconcile {
+            self.reconcile(&client).await;
+        }
+        if let Err(err) = self.drain(&client, &mut report).await {
+            tracing::error!(error = %err, "sync pass failed");
+            report.error = Some(err.to_string());
+            self.paused_until = Some(Instant::now() + self.settings.retry_initial);
+        }
+        self.progress.send_modify(|count| *count += 1);
+        if let (None, Some(problem)) = (&report.error, client.auth_problem().await) {
+            report.error = Some(problem);
+        }
+        report
+    }
+
+    async fn refresh_notifiers(&mut self, client: &ImClient) {
+        let interval = match refresh_notifiers(client, &self.store).await {
+            Ok(()) => self.settings.notifier_refresh_interval,
+            Err(_) => self
+                .settings
+                .retry_max
+                .min(self.settings.notifier_refresh_interval),
+        };
+        self.next_notifier_refresh = Instant::now() + jittered(interval);
+    }
+
+    async fn reconcile(&mut self, client: &ImClient) {
+        self.reconcile_requested = false;
+        let interval = match self.reconcile_user(client).await {
+            Ok(()) => self.settings.reconcile_interval,
+            Err(err) => {
+                tracing::warn!(error = %err, "cannot compare bindings with the server");
+                self.settings
+                    .retry_max
+                    .min(self.settings.reconcile_interval)
+            }
+        };
+        self.next_reconcile = Instant::now() + jittered(interval);
+    }
+
+    async fn reconcile_user(&self, client: &ImClient) -> Result<(), String> {
+        let user = self
+            .store
+            .read(bindings::current_user)
+            .await
+            .map_err(|err| err.to_string())?;
+        let Some(user) = user else { return Ok(()) };
+        let remote = client
+            .get_bindings(&user)
+            .await
+            .map_err(|err| err.message)?;
+        let mine: Vec<(String, String)> = remote
+            .into_iter()
+            .filter(|binding| binding.device_id == self.device_id)
+            .map(|binding| (binding.notifier_name, binding.device_token))
+            .collect();
+        let now = now_millis();
+        let change = self
+            .store
+            .write(move |tx| outbox::reconcile(tx, &user, &mine, now))
+            .await
+            .map_err(|err| err.to_string())?;
+        if change != Default::default() {
+            tracing::info!(
+                repaired = ?change.repaired,
+                removed_by_server = ?change.removed_by_server,
+                unmanaged = ?change.unmanaged,
+                "compared bindings with the server"
+            );
+        }
+        Ok(())
+    }
+
+    /// Sends due items until none is due or a failure pauses the outbox.
+    async fn drain(
+        &mut self,
+        client: &ImClient,
+        report: &mut SyncReport,
+    ) -> Result<(), StoreError> {
+        if self
+            .paused_until
+            .is_some_and(|until| Instant::now() < until)
+        {
+            return Ok(());
+        }
+        self.paused_until = None;
+        loop {
+            let now = now_millis();
+            let Some(item) = self
+                .store
+                .read(move |conn| outbox::next_due(conn, now))
+                .await?
+            else {
+                return Ok(());
+            };
+            let result = client
+                .put_binding(
+                    &item.user_id,
+                    &self.device_id,
+                    &item.notifier_name,
+                    &item.device_token,
+                )
+                .await;
+            let attempt = match result {
+                Ok(remaining) => self.applied(remaining),
+                Err(err) if err.kind.is_transient() => self.retry(&item, &err),
+                Err(err) if err.kind.pauses_all_calls() => {
+                    tracing::warn!(error = %err, "server calls stopped until the credentials change");
+                    report.error = Some(err.message);
+                    return Ok(());
+                }
+                Err(err) => Attempt::Park { error: err.message },
+            };
+            self.record(&item, attempt.clone()).await?;
+            match attempt {
+                Attempt::Applied { .. } => report.confirmed += 1,
+                Attempt::Park { .. } => report.parked += 1,
+                Attempt::Retry { .. } => {
+                    report.retrying += 1;
+                    return Ok(());
+                }
+            }
+        }
+    }
+
+    fn applied(&self, remaining: Vec<super::http::RemoteBinding>) -> Attempt {
+        let remaining = remaining
+            .into_iter()
+            .filter(|binding| binding.device_id == self.device_id)
+            .map(|binding| (binding.notifier_name, binding.device_token))
+            .collect();
+        Attempt::Applied { remaining }
+    }
+
+    fn retry(&mut self, item: &OutboxItem, err: &ApiError) -> Attempt {
+        let delay = retry_delay(
+            item.attempts + 1,
+            err.kind,
+            err.retry_after,
+            self.settings.retry_initial,
+            self.settings.retry_max,
+        );
+        tracing::info!(
+            item = item.id,
+            attempt = item.attempts + 1,
+            delay_ms = delay.as_millis() as u64,
+            error = %err,
+            "server call failed, will retry"
+        );
+        self.paused_until = Some(Instant::now() + delay);
+        let delay_ms = i64::try_from(delay.as_millis()).unwrap_or(i64::MAX);
+        Attempt::Retry {
+            error: err.message.clone(),
+            next_attempt_at: now_millis().saturating_add(delay_ms),
+        }
+    }
+
+    async fn record(&self, item: &OutboxItem, attempt: Attempt) -> Result<(), StoreError> {
+        match &attempt {
+            Attempt::Applied { .. } => {
+                tracing::info!(item = item.id, user = %item.user_id, notifier = %item.notifier_name, "server confirmed binding change")
+            }
+            Attempt::Park { error } => {
+                tracing::warn!(item = item.id, user = %item.user_id, notifier = %item.notifier_name, %error, "server rejected binding change; parked")
+            }
+            Attempt::Retry { .. } => {}
+        }
+        let item = item.clone();
+        let limit = self.settings.history_limit;
+        let now = now_millis();
+        self.store
+            .write(move |tx| {
+                outbox::record(tx, &item, &attempt, now)?;
+                history::prune(tx, limit)
+            })
+            .await?;
+        self.progress.send_modify(|count| *count += 1);
+        Ok(())
+    }
+
+    async fn pending_count(&self) -> u32 {
+        self.store
+            .read(crate::store::status::outbox_summary)
+            .await
+            .map(|summary| summary.pending)
+            .unwrap_or(0)
+    }
+}
