@@ -1,0 +1,457 @@
+//! The real daemon against the stand-in server: each test checks what the
+//! server holds afterwards, and how many calls it took.
+
+mod common;
+
+use common::{APP_KEY, Daemon, binding, code, server_bindings, standin};
+use pushbind_client::protocol::SyncState;
+use pushbind_client::{BindOptions, ErrorCode};
+use pushbind_standin::{Fault, FaultAction, Route};
+
+fn with_device(device: &str, notifier: &str, token: &str) -> (String, String, String) {
+    (device.to_owned(), notifier.to_owned(), token.to_owned())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bind_reaches_server() {
+    let server = standin().await;
+    let daemon = Daemon::start(&server.url()).await;
+    let mut client = daemon.client().await;
+    client.login("u1", None).await.unwrap();
+    let view = client.bind_device_token("fcm-main", "T1").await.unwrap();
+    assert_eq!(view.user_id, "u1");
+    let confirmed = daemon
+        .wait_for_state("u1", "fcm-main", SyncState::Synced)
+        .await;
+    let device = daemon.status().await.device_id;
+    assert_eq!(
+        server_bindings(&server, "u1"),
+        [with_device(&device, "fcm-main", "T1")]
+    );
+    assert!(confirmed.confirmed_at.is_some());
+    assert_eq!(confirmed.confirmed_token, confirmed.desired_token);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bind_with_wait_answers_after_server() {
+    let server = standin().await;
+    let daemon = Daemon::start(&server.url()).await;
+    let mut client = daemon.client().await;
+    client.login("u1", None).await.unwrap();
+    let options = BindOptions {
+        wait: true,
+        ..BindOptions::default()
+    };
+    let view = client
+        .bind_device_token_with("fcm-main", "T1", &options)
+        .await
+        .unwrap();
+    assert_eq!(view.state, SyncState::Synced);
+    assert_eq!(server.bindings(APP_KEY, "u1").len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn new_token_replaces_old_and_repeat_makes_no_call() {
+    let server = standin().await;
+    let daemon = Daemon::start(&server.url()).await;
+    let mut client = daemon.client().await;
+    client.login("u1", None).await.unwrap();
+    client.bind_device_token("fcm-main", "T1").await.unwrap();
+    daemon
+        .wait_for_state("u1", "fcm-main", SyncState::Synced)
+        .await;
+    client.bind_device_token("fcm-main", "T2").await.unwrap();
+    daemon
+        .wait_for("T2 on the server", |_| {
+            server
+                .bindings(APP_KEY, "u1")
+                .iter()
+                .any(|b| b.device_token == "T2")
+        })
+        .await;
+    daemon.wait_until_idle().await;
+    let device = daemon.status().await.device_id;
+    assert_eq!(
+        server_bindings(&server, "u1"),
+        [with_device(&device, "fcm-main", "T2")]
+    );
+
+    let puts = server.call_count(Route::PutBinding);
+    let view = client.bind_device_token("fcm-main", "T2").await.unwrap();
+    assert_eq!(view.state, SyncState::Synced);
+    client.sync_now(true).await.unwrap();
+    assert_eq!(
+        server.call_count(Route::PutBinding),
+        puts,
+        "a repeated bind must not call the server"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn unbind_removes_binding_from_server() {
+    let server = standin().await;
+    let daemon = Daemon::start(&server.url()).await;
+    let mut client = daemon.client().await;
+    client.login("u1", None).await.unwrap();
+    client.bind_device_token("fcm-main", "T1").await.unwrap();
+    client.bind_device_token("prod-apns", "A1").await.unwrap();
+    daemon.wait_until_idle().await;
+    assert_eq!(server.bindings(APP_KEY, "u1").len(), 2);
+    let view = client.unbind_device_token("fcm-main", true).await.unwrap();
+    assert_eq!(view.state, SyncState::Synced);
+    let device = daemon.status().await.device_id;
+    assert_eq!(
+        server_bindings(&server, "u1"),
+        [with_device(&device, "prod-apns", "A1")]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn logout_with_unbind_clears_server() {
+    let server = standin().await;
+    let daemon = Daemon::start(&server.url()).await;
+    let mut client = daemon.client().await;
+    client.login("u1", None).await.unwrap();
+    client.bind_device_token("fcm-main", "T1").await.unwrap();
+    daemon.wait_until_idle().await;
+    let report = client.logout(true).await.unwrap();
+    assert_eq!(report.user_id, "u1");
+    assert_eq!(report.unbinding.len(), 1);
+    daemon.wait_until_idle().await;
+    assert!(server.bindings(APP_KEY, "u1").is_empty());
+    assert!(daemon.status().await.login.is_none());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn logout_keeping_token_leaves_server_binding() {
+    let server = standin().await;
+    let daemon = Daemon::start(&server.url()).await;
+    let mut client = daemon.client().await;
+    client.login("u1", None).await.unwrap();
+    client.bind_device_token("fcm-main", "T1").await.unwrap();
+    daemon.wait_until_idle().await;
+    let puts = server.call_count(Route::PutBinding);
+    let report = client.logout(false).await.unwrap();
+    assert!(report.unbinding.is_empty());
+    client.sync_now(true).await.unwrap();
+    assert_eq!(server.bindings(APP_KEY, "u1").len(), 1);
+    assert_eq!(server.call_count(Route::PutBinding), puts);
+
+    // Logging the same user in again finds the binding in place.
+    client.login("u1", None).await.unwrap();
+    client.sync_now(true).await.unwrap();
+    assert_eq!(server.call_count(Route::PutBinding), puts);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn logout_unbind_survives_outage_and_restart() {
+    let server = standin().await;
+    let mut daemon = Daemon::start(&server.url()).await;
+    let mut client = daemon.client().await;
+    client.login("u1", None).await.unwrap();
+    client.bind_device_token("fcm-main", "T1").await.unwrap();
+    daemon.wait_until_idle().await;
+    server.inject(Fault::status(Route::PutBinding, 1000, 503));
+    client.logout(true).await.unwrap();
+    daemon
+        .wait_for("a failed unbind attempt", |s| {
+            binding(s, "u1", "fcm-main").is_some_and(|b| b.attempts > 0)
+        })
+        .await;
+    drop(client);
+    daemon.kill();
+    daemon.restart().await;
+    let status = daemon.status().await;
+    assert_eq!(
+        status.outbox.pending, 1,
+        "the unbind must survive the crash"
+    );
+    assert_eq!(server.bindings(APP_KEY, "u1").len(), 1);
+    server.clear_faults();
+    daemon
+        .wait_for_state("u1", "fcm-main", SyncState::Synced)
+        .await;
+    assert!(server.bindings(APP_KEY, "u1").is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn user_switch_unbinds_previous_user() {
+    let server = standin().await;
+    let daemon = Daemon::start(&server.url()).await;
+    let mut client = daemon.client().await;
+    client.login("u1", None).await.unwrap();
+    client.bind_device_token("fcm-main", "T1").await.unwrap();
+    daemon.wait_until_idle().await;
+    let report = client.login("u2", None).await.unwrap();
+    assert_eq!(report.previous_user.as_deref(), Some("u1"));
+    daemon.wait_until_idle().await;
+    let device = daemon.status().await.device_id;
+    assert!(server.bindings(APP_KEY, "u1").is_empty());
+    assert_eq!(
+        server_bindings(&server, "u2"),
+        [with_device(&device, "fcm-main", "T1")]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bind_before_login_is_sent_after_login() {
+    let server = standin().await;
+    let daemon = Daemon::start(&server.url()).await;
+    let mut client = daemon.client().await;
+    let view = client.bind_device_token("fcm-main", "T1").await.unwrap();
+    assert_eq!(view.state, SyncState::WaitingForLogin);
+    client.sync_now(true).await.unwrap();
+    assert_eq!(server.call_count(Route::PutBinding), 0);
+    client.login("u1", None).await.unwrap();
+    daemon
+        .wait_for_state("u1", "fcm-main", SyncState::Synced)
+        .await;
+    assert_eq!(server.bindings(APP_KEY, "u1").len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn pending_binds_survive_sigkill() {
+    let server = standin().await;
+    let mut daemon = Daemon::start(&server.url()).await;
+    server.inject(Fault::status(Route::PutBinding, 1000, 503));
+    let mut client = daemon.client().await;
+    client.login("u1", None).await.unwrap();
+    client.bind_device_token("fcm-main", "T1").await.unwrap();
+    client.bind_device_token("prod-apns", "A1").await.unwrap();
+    drop(client);
+    daemon.kill();
+    daemon.restart().await;
+    assert_eq!(daemon.status().await.outbox.pending, 2);
+    server.clear_faults();
+    daemon.wait_until_idle().await;
+    assert_eq!(server.bindings(APP_KEY, "u1").len(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn transient_failures_are_retried_until_success() {
+    let server = standin().await;
+    let daemon = Daemon::start(&server.url()).await;
+    server.inject(Fault::status(Route::PutBinding, 3, 503));
+    let mut client = daemon.client().await;
+    client.login("u1", None).await.unwrap();
+    client.bind_device_token("fcm-main", "T1").await.unwrap();
+    let retrying = daemon
+        .wait_for_state("u1", "fcm-main", SyncState::Retrying)
+        .await;
+    assert!(retrying.last_error.as_deref().unwrap().contains("503"));
+    assert!(retrying.next_retry_at.is_some());
+    daemon
+        .wait_for_state("u1", "fcm-main", SyncState::Synced)
+        .await;
+    assert_eq!(server.bindings(APP_KEY, "u1").len(), 1);
+    let failed = server
+        .calls()
+        .iter()
+        .filter(|call| call.route == Route::PutBinding && call.status == 503)
+        .count();
+    assert_eq!(failed, 3);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn dropped_connection_and_html_page_are_retried() {
+    let server = standin().await;
+    let daemon = Daemon::start(&server.url()).await;
+    server.inject(Fault::drop_connection(Route::PutBinding, 1));
+    server.inject(Fault::html(Route::PutBinding, 1, 502));
+    let mut client = daemon.client().await;
+    client.login("u1", None).await.unwrap();
+    client.bind_device_token("fcm-main", "T1").await.unwrap();
+    daemon
+        .wait_for_state("u1", "fcm-main", SyncState::Synced)
+        .await;
+    let history = daemon.status().await.history;
+    let retries: Vec<&str> = history
+        .iter()
+        .filter(|entry| entry.event == "retry")
+        .map(|entry| entry.detail.as_str())
+        .collect();
+    assert_eq!(retries.len(), 2, "{history:#?}");
+    assert!(
+        retries.iter().any(|detail| detail.contains("not JSON")),
+        "{retries:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn permanent_failure_parks_while_other_binding_proceeds() {
+    let server = standin().await;
+    let daemon = Daemon::start(&server.url()).await;
+    let fault = FaultAction::Status {
+        status: 400,
+        error: Some("illegal_argument".into()),
+        description: "device_token is not accepted".into(),
+        retry_after: None,
+    };
+    server.inject(Fault::new(Route::PutBinding, 1, fault));
+    let mut client = daemon.client().await;
+    client.login("u1", None).await.unwrap();
+    client.bind_device_token("fcm-main", "BAD").await.unwrap();
+    let parked = daemon
+        .wait_for_state("u1", "fcm-main", SyncState::Parked)
+        .await;
+    assert!(
+        parked
+            .last_error
+            .unwrap()
+            .contains("device_token is not accepted")
+    );
+    client.bind_device_token("prod-apns", "A1").await.unwrap();
+    daemon
+        .wait_for_state("u1", "prod-apns", SyncState::Synced)
+        .await;
+    let status = daemon.status().await;
+    assert_eq!(status.outbox.parked, 1);
+    let device = status.device_id;
+    assert_eq!(
+        server_bindings(&server, "u1"),
+        [with_device(&device, "prod-apns", "A1")]
+    );
+
+    // A parked binding is retried when its input changes.
+    client.bind_device_token("fcm-main", "GOOD").await.unwrap();
+    daemon
+        .wait_for_state("u1", "fcm-main", SyncState::Synced)
+        .await;
+    assert_eq!(server.bindings(APP_KEY, "u1").len(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn unknown_user_is_parked_as_user_not_found() {
+    let server = standin().await;
+    let daemon = Daemon::start(&server.url()).await;
+    let mut client = daemon.client().await;
+    client.login("nobody", None).await.unwrap();
+    client.bind_device_token("fcm-main", "T1").await.unwrap();
+    let parked = daemon
+        .wait_for_state("nobody", "fcm-main", SyncState::Parked)
+        .await;
+    assert!(parked.last_error.unwrap().starts_with("user not found"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_devices_keep_separate_bindings() {
+    let server = standin().await;
+    let phone = Daemon::start(&server.url()).await;
+    let laptop = Daemon::start(&server.url()).await;
+    for daemon in [&phone, &laptop] {
+        let mut client = daemon.client().await;
+        client.login("u1", None).await.unwrap();
+        client
+            .bind_device_token("fcm-main", &format!("T-{}", daemon.pid()))
+            .await
+            .unwrap();
+        daemon.wait_until_idle().await;
+    }
+    assert_eq!(server.bindings(APP_KEY, "u1").len(), 2);
+    phone.client().await.logout(true).await.unwrap();
+    phone.wait_until_idle().await;
+    let laptop_device = laptop.status().await.device_id;
+    let remaining = server_bindings(&server, "u1");
+    assert_eq!(remaining.len(), 1);
+    assert_eq!(remaining[0].0, laptop_device);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn unknown_certificate_rejected_with_known_names() {
+    let server = standin().await;
+    let daemon = Daemon::start(&server.url()).await;
+    daemon
+        .wait_for("the certificate list", |s| s.notifiers.fresh)
+        .await;
+    let mut client = daemon.client().await;
+    client.login("u1", None).await.unwrap();
+    let err = client
+        .bind_device_token("prodAPNs", "A1")
+        .await
+        .unwrap_err();
+    assert_eq!(code(&err), ErrorCode::UnknownNotifier);
+    let message = err.to_string();
+    assert!(message.contains("did you mean \"prod-apns\""), "{message}");
+    assert!(message.contains("fcm-main"), "{message}");
+    assert!(daemon.status().await.bindings.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn apns_environment_mismatch_rejected() {
+    let server = standin().await;
+    let daemon = Daemon::start(&server.url()).await;
+    daemon
+        .wait_for("the certificate list", |s| s.notifiers.fresh)
+        .await;
+    let mut client = daemon.client().await;
+    client.login("u1", None).await.unwrap();
+    let options = BindOptions {
+        apns_environment: Some(pushbind_client::ApnsEnvironment::Production),
+        wait: false,
+    };
+    let err = client
+        .bind_device_token_with("dev-apns", "A1", &options)
+        .await
+        .unwrap_err();
+    assert_eq!(code(&err), ErrorCode::EnvironmentMismatch);
+    assert!(err.to_string().contains("DEVELOPMENT"));
+    let view = client
+        .bind_device_token_with("prod-apns", "A1", &options)
+        .await
+        .unwrap();
+    assert_eq!(view.notifier_environment.as_deref(), Some("PRODUCTION"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn binding_dropped_by_server_is_reported_not_resent() {
+    let server = standin().await;
+    let mut daemon = Daemon::start(&server.url()).await;
+    let mut client = daemon.client().await;
+    client.login("u1", None).await.unwrap();
+    client.bind_device_token("fcm-main", "T1").await.unwrap();
+    daemon
+        .wait_for_state("u1", "fcm-main", SyncState::Synced)
+        .await;
+    let device = daemon.status().await.device_id;
+    assert!(server.drop_binding(APP_KEY, "u1", &device, "fcm-main"));
+    drop(client);
+    daemon.stop();
+    daemon.restart().await;
+    let view = daemon
+        .wait_for_state("u1", "fcm-main", SyncState::RemovedByServer)
+        .await;
+    assert!(view.warning.unwrap().contains("fresh token"));
+    daemon.client().await.sync_now(true).await.unwrap();
+    assert!(
+        server.bindings(APP_KEY, "u1").is_empty(),
+        "the dropped token must not be re-sent"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn wrong_client_secret_stops_without_token_loop() {
+    let server = standin().await;
+    let daemon = Daemon::start_edited(&server.url(), |text| {
+        text.replace(common::CLIENT_SECRET, "wrong")
+    })
+    .await;
+    let mut client = daemon.client().await;
+    client.login("u1", None).await.unwrap();
+    client.bind_device_token("fcm-main", "T1").await.unwrap();
+    let status = daemon
+        .wait_for("the credentials problem", |s| s.server.problem.is_some())
+        .await;
+    assert!(status.server.problem.unwrap().contains("client_id"));
+    for _ in 0..3 {
+        client.sync_now(true).await.unwrap();
+    }
+    assert!(
+        server.call_count(Route::Token) <= 1,
+        "token requests must not loop"
+    );
+    assert_eq!(
+        daemon.status().await.outbox.pending,
+        1,
+        "the bind stays queued"
+    );
+}
