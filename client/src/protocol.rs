@@ -275,7 +275,8 @@ pub struct BindingView {
     pub confirmed_at: Option<UnixMillis>,
     pub updated_at: UnixMillis,
     pub apns_environment: Option<ApnsEnvironment>,
-    /// The certificate's environment, from the cache.
+    /// The environment of the APNs certificate of this name, from the
+    /// cache; `None` for other vendors.
     pub notifier_environment: Option<String>,
     /// A warning about this binding, such as a certificate that is not in the
     /// app's certificate list.

@@ -26,7 +26,8 @@ const BINDING_QUERY: &str = "
     SELECT b.user_id, b.notifier_name, b.desired_token, b.confirmed_token, b.state,
            o.attempts, coalesce(o.last_error, b.last_error), o.next_attempt_at, o.parked,
            b.confirmed_at, b.updated_at, b.apns_environment,
-           (SELECT n.environment FROM notifiers n WHERE n.name = b.notifier_name LIMIT 1),
+           (SELECT n.environment FROM notifiers n
+            WHERE n.name = b.notifier_name AND n.provider = 'APNS' LIMIT 1),
            b.warning
     FROM bindings b
     LEFT JOIN outbox o ON o.id = (

@@ -51,6 +51,8 @@ pub struct Daemon {
     pub socket: PathBuf,
     pub config: PathBuf,
     child: Option<Child>,
+    /// File creation mask the daemon starts with, when set.
+    pub umask: Option<libc::mode_t>,
     _temp: Option<tempfile::TempDir>,
 }
 
@@ -82,21 +84,31 @@ impl Daemon {
 
     /// Starts a daemon whose config file text is passed through `edit`.
     pub async fn start_edited(server_url: &str, edit: impl FnOnce(String) -> String) -> Self {
+        Self::prepare(server_url, edit).launch().await
+    }
+
+    /// Starts this prepared daemon and waits until it answers.
+    pub async fn launch(mut self) -> Self {
+        self.spawn();
+        self.wait_ready().await;
+        self
+    }
+
+    /// Sets up a daemon's directory and config without starting it.
+    pub fn prepare(server_url: &str, edit: impl FnOnce(String) -> String) -> Self {
         let temp = tempfile::tempdir().unwrap();
         let dir = temp.path().to_owned();
         let config = write_config(&dir, server_url, "");
         let text = edit(std::fs::read_to_string(&config).unwrap());
         std::fs::write(&config, text).unwrap();
-        let mut daemon = Self {
+        Self {
             socket: dir.join("run").join("pushbindd.sock"),
             dir,
             config,
             child: None,
+            umask: None,
             _temp: Some(temp),
-        };
-        daemon.spawn();
-        daemon.wait_ready().await;
-        daemon
+        }
     }
 
     /// The command that starts this daemon.
@@ -130,8 +142,18 @@ impl Daemon {
             .append(true)
             .open(self.log_path())
             .unwrap();
-        let child = self
-            .command()
+        let mut command = self.command();
+        if let Some(mask) = self.umask {
+            use std::os::unix::process::CommandExt;
+            // SAFETY: umask is async-signal-safe and touches no memory.
+            unsafe {
+                command.pre_exec(move || {
+                    libc::umask(mask);
+                    Ok(())
+                });
+            }
+        }
+        let child = command
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(log)
@@ -183,6 +205,13 @@ impl Daemon {
         let mut child = self.child.take().expect("daemon running");
         child.kill().unwrap();
         child.wait().unwrap();
+    }
+
+    /// Whether the daemon process is still running.
+    pub fn is_running(&mut self) -> bool {
+        self.child
+            .as_mut()
+            .is_some_and(|child| child.try_wait().unwrap().is_none())
     }
 
     /// Starts the daemon again on the same directory.
