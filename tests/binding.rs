@@ -455,3 +455,68 @@ async fn wrong_client_secret_stops_without_token_loop() {
         "the bind stays queued"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bearer_token_mode_asks_for_new_token_when_expired() {
+    let server = standin().await;
+    let daemon = Daemon::start_with(&server.url(), "auth = \"bearer_token\"\n").await;
+    let first = server.issue_token(APP_KEY, std::time::Duration::from_secs(3600));
+    let mut client = daemon.client().await;
+    client.login("u1", Some(&first)).await.unwrap();
+    client.bind_device_token("fcm-main", "T1").await.unwrap();
+    daemon
+        .wait_for_state("u1", "fcm-main", SyncState::Synced)
+        .await;
+    assert_eq!(
+        server.call_count(Route::Token),
+        0,
+        "bearer mode never asks for an app token"
+    );
+
+    server.expire_tokens(APP_KEY);
+    client.bind_device_token("fcm-main", "T2").await.unwrap();
+    let status = daemon
+        .wait_for("the token problem", |s| s.server.problem.is_some())
+        .await;
+    assert!(status.server.problem.unwrap().contains("log in again"));
+    let puts = server.call_count(Route::PutBinding);
+    client.sync_now(true).await.unwrap();
+    client.sync_now(true).await.unwrap();
+    assert_eq!(
+        server.call_count(Route::PutBinding),
+        puts,
+        "no calls with a rejected token"
+    );
+
+    let second = server.issue_token(APP_KEY, std::time::Duration::from_secs(3600));
+    client.login("u1", Some(&second)).await.unwrap();
+    daemon
+        .wait_for_state("u1", "fcm-main", SyncState::Synced)
+        .await;
+    assert_eq!(server.bindings(APP_KEY, "u1")[0].device_token, "T2");
+    assert!(daemon.status().await.server.problem.is_none());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn expired_app_token_is_refreshed_once() {
+    let server = standin().await;
+    let daemon = Daemon::start(&server.url()).await;
+    let mut client = daemon.client().await;
+    client.login("u1", None).await.unwrap();
+    client.bind_device_token("fcm-main", "T1").await.unwrap();
+    daemon
+        .wait_for_state("u1", "fcm-main", SyncState::Synced)
+        .await;
+    let tokens = server.call_count(Route::Token);
+    server.expire_tokens(APP_KEY);
+    client.bind_device_token("fcm-main", "T2").await.unwrap();
+    daemon
+        .wait_for("T2 on the server", |_| {
+            server
+                .bindings(APP_KEY, "u1")
+                .iter()
+                .any(|b| b.device_token == "T2")
+        })
+        .await;
+    assert_eq!(server.call_count(Route::Token), tokens + 1);
+}

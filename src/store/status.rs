@@ -43,10 +43,9 @@ fn binding_from_row(row: &Row) -> rusqlite::Result<(BindingView, String, Option<
         state: SyncState::Unknown,
         attempts: row.get::<_, Option<u32>>(5)?.unwrap_or(0),
         last_error: row.get(6)?,
-        next_retry_at: if parked == Some(false) {
-            row.get(7)?
-        } else {
-            None
+        next_retry_at: match (parked, row.get::<_, Option<u32>>(5)?) {
+            (Some(false), Some(attempts)) if attempts > 0 => row.get(7)?,
+            _ => None,
         },
         confirmed_at: row.get(9)?,
         updated_at: row.get(10)?,

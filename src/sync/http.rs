@@ -267,15 +267,21 @@ impl ImClient {
         Ok(value)
     }
 
+    /// The app's bearer token. Its absence is recorded like a rejection, so
+    /// the worker waits for a login instead of retrying.
     async fn bearer_token(&self) -> Result<String, ApiError> {
-        if let Some(err) = &self.token.lock().await.rejected {
+        let mut state = self.token.lock().await;
+        if let Some(err) = &state.rejected {
             return Err(err.clone());
         }
-        self.bearer.lock().expect("bearer lock").clone().ok_or_else(|| {
-            ApiError::new(
+        let bearer = self.bearer.lock().expect("bearer lock").clone();
+        bearer.ok_or_else(|| {
+            let err = ApiError::new(
                 FailureKind::TokenNeeded,
                 "no bearer token: auth is bearer_token, so the app must log in with a token from its backend",
-            )
+            );
+            state.rejected = Some(err.clone());
+            err
         })
     }
 

@@ -271,6 +271,10 @@ impl Worker {
                 Err(err) if err.kind.pauses_all_calls() => {
                     tracing::warn!(error = %err, "server calls stopped until the credentials change");
                     report.error = Some(err.message);
+                    // The client records the rejection and the worker then
+                    // sleeps until a command; this pause guards against a
+                    // failure it did not record.
+                    self.paused_until = Some(Instant::now() + self.settings.retry_initial);
                     return Ok(());
                 }
                 Err(err) => Attempt::Park { error: err.message },
