@@ -17,7 +17,7 @@
 //!
 //! # Handshake
 //!
-//! The client sends a [`Handshake`] first and the daemon answers with its own.
+//! The client sends a [`Handshake`] first and the daemon replies with its own.
 //! The connection goes on only if both carry the same [`PROTOCOL_VERSION`];
 //! otherwise the daemon closes it after its answer, and the client reports
 //! both versions. The version changes whenever a message changes in a way an
@@ -74,7 +74,7 @@ pub enum ApnsEnvironment {
 }
 
 impl ApnsEnvironment {
-    /// The name the IM server uses for this environment.
+    /// Returns the name the IM server uses for this environment.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Development => "DEVELOPMENT",
@@ -110,7 +110,7 @@ pub enum Request {
         /// The APNs environment the app was built for, checked against the
         /// certificate's when both are known.
         apns_environment: Option<ApnsEnvironment>,
-        /// Answers only once the server confirmed, or the first attempt
+        /// Replies only once the server confirmed, or the first attempt
         /// failed.
         wait: bool,
     },
@@ -123,7 +123,7 @@ pub enum Request {
     },
     /// Runs a sync pass now, retrying items that are waiting for back-off.
     SyncNow {
-        /// Answers only once the pass is over.
+        /// Replies only once the pass is over.
         wait: bool,
     },
     /// The daemon's effective configuration, secrets masked.
@@ -160,9 +160,8 @@ pub enum Response {
     Error(ErrorReply),
 }
 
-/// Stable error codes of [`ErrorReply`]. Codes are never renumbered or
-/// reused; a client that meets a code newer than itself sees
-/// [`ErrorCode::Unknown`].
+/// Stable error codes of [`ErrorReply`]. Codes are never renamed or reused,
+/// and a client older than a code decodes it as [`ErrorCode::Unknown`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCode {
@@ -232,7 +231,7 @@ pub struct StatusReport {
     pub history: Vec<HistoryEntry>,
 }
 
-/// Where the daemon syncs to, and whether it can.
+/// The server the daemon syncs with, and any problem that stops it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ServerInfo {
     pub url: String,
@@ -240,8 +239,8 @@ pub struct ServerInfo {
     pub app: String,
     /// `client_credentials` or `bearer_token`.
     pub auth: String,
-    /// Why sync is stopped, such as a rejected client secret or an expired
-    /// bearer token, with what to do about it.
+    /// The reason sync is stopped, such as a rejected client secret or an
+    /// expired bearer token, with the fix.
     pub problem: Option<String>,
     /// When the daemon last compared its bindings with the server's.
     pub last_reconcile_at: Option<UnixMillis>,
@@ -283,7 +282,7 @@ pub struct BindingView {
     pub warning: Option<String>,
 }
 
-/// Where a binding stands with the server.
+/// The state of a binding relative to the server.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SyncState {
@@ -307,7 +306,7 @@ pub enum SyncState {
 }
 
 impl SyncState {
-    /// Whether the daemon still has work to do for the binding.
+    /// Returns whether the daemon still has work to do for the binding.
     pub fn is_pending(self) -> bool {
         matches!(self, Self::Pending | Self::Retrying)
     }
@@ -354,7 +353,7 @@ pub struct ServerBinding {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HistoryEntry {
     pub at: UnixMillis,
-    /// What happened, such as `bind`, `confirmed` or `parked`.
+    /// The kind of entry, such as `bind`, `confirmed` or `parked`.
     pub event: String,
     pub user_id: Option<String>,
     pub notifier_name: Option<String>,
@@ -415,7 +414,7 @@ pub struct SyncReport {
     pub parked: u32,
     /// Calls still queued after the pass.
     pub pending: u32,
-    /// Why the pass could not reach the server, if it could not.
+    /// The reason the pass could not reach the server, if it could not.
     pub error: Option<String>,
 }
 

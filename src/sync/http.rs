@@ -6,7 +6,7 @@
 //! requests are spaced by at least [`MIN_TOKEN_INTERVAL`], and after the
 //! server rejects the credentials no token is requested until the daemon
 //! restarts with a new configuration, because the server may ban an app
-//! that asks for tokens in a loop. With a bearer token from the app, a 401
+//! that requests tokens in a loop. With a bearer token from the app, a 401
 //! means the app must hand over a new one.
 
 use std::sync::Mutex;
@@ -47,7 +47,7 @@ struct CachedToken {
 struct TokenState {
     cached: Option<CachedToken>,
     last_request: Option<Instant>,
-    /// Why the credentials or the bearer token cannot be used.
+    /// The reason the credentials or the bearer token cannot be used.
     rejected: Option<ApiError>,
 }
 
@@ -62,7 +62,7 @@ pub struct ImClient {
     bearer: Mutex<Option<String>>,
 }
 
-/// The base URL of the app's REST resources.
+/// Returns the base URL of the app's REST resources.
 pub fn base_url(config: &ServerConfig) -> Url {
     let mut base = config.url.clone();
     let mut path = base.path().trim_end_matches('/').to_owned();
@@ -110,7 +110,8 @@ impl ImClient {
         self.token.lock().await.rejected = None;
     }
 
-    /// Why calls are stopped until the configuration or the token changes.
+    /// Returns the reason calls are stopped until the configuration or the
+    /// token changes.
     pub async fn auth_problem(&self) -> Option<String> {
         self.token
             .lock()
@@ -208,7 +209,7 @@ impl ImClient {
         state.rejected = Some(err);
     }
 
-    /// The token for the `Authorization` header.
+    /// Returns the token for the `Authorization` header.
     async fn token(&self) -> Result<String, ApiError> {
         let (client_id, client_secret) = match &self.auth {
             Auth::BearerToken => return self.bearer_token().await,
@@ -267,7 +268,7 @@ impl ImClient {
         Ok(value)
     }
 
-    /// The app's bearer token. Its absence is recorded like a rejection, so
+    /// Returns the app's bearer token. Its absence is recorded like a rejection, so
     /// the worker waits for a login instead of retrying.
     async fn bearer_token(&self) -> Result<String, ApiError> {
         let mut state = self.token.lock().await;

@@ -16,7 +16,7 @@ use crate::config::SyncSettings;
 use crate::store::outbox::{self, Attempt, OutboxItem};
 use crate::store::{Store, StoreError, bindings, history, now_millis};
 
-/// Longest sleep between passes, so timers are re-checked after a clock
+/// Maximum sleep between passes, so timers are re-checked after a clock
 /// jump or a suspended machine.
 const MAX_SLEEP: Duration = Duration::from_secs(60);
 
