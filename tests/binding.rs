@@ -520,3 +520,104 @@ async fn expired_app_token_is_refreshed_once() {
         .await;
     assert_eq!(server.call_count(Route::Token), tokens + 1);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn app_id_path_form_works() {
+    let server = standin().await;
+    let daemon = Daemon::start_edited(&server.url(), |text| {
+        text.replace("app_key = \"org#app\"", "app_id = \"appid1\"")
+    })
+    .await;
+    let mut client = daemon.client().await;
+    client.login("u1", None).await.unwrap();
+    client.bind_device_token("fcm-main", "T1").await.unwrap();
+    daemon
+        .wait_for_state("u1", "fcm-main", SyncState::Synced)
+        .await;
+    assert_eq!(server.bindings(APP_KEY, "u1").len(), 1);
+    assert!(
+        server
+            .calls()
+            .iter()
+            .all(|call| call.path.starts_with("/app-id/appid1/"))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn retry_after_is_honoured() {
+    let server = standin().await;
+    let daemon = Daemon::start(&server.url()).await;
+    server.inject(
+        Fault::error(Route::PutBinding, 1, 429, "reach_limit", "too many calls")
+            .with_retry_after("1"),
+    );
+    let mut client = daemon.client().await;
+    client.login("u1", None).await.unwrap();
+    client.bind_device_token("fcm-main", "T1").await.unwrap();
+    daemon
+        .wait_for_state("u1", "fcm-main", SyncState::Synced)
+        .await;
+    let puts: Vec<_> = server
+        .calls()
+        .into_iter()
+        .filter(|call| call.route == Route::PutBinding)
+        .collect();
+    assert_eq!(puts.len(), 2);
+    assert_eq!(puts[0].status, 429);
+    let gap = puts[1].at.duration_since(puts[0].at).unwrap();
+    assert!(
+        gap >= std::time::Duration::from_millis(990),
+        "retried after {gap:?}"
+    );
+}
+
+/// Sends `PUT push/binding` to the stand-in as another client of the app.
+async fn put_on_server(
+    server: &pushbind_standin::RunningStandin,
+    device: &str,
+    notifier: &str,
+    token: &str,
+) {
+    let bearer = server.issue_token(APP_KEY, std::time::Duration::from_secs(60));
+    let url = format!("{}/org/app/users/u1/push/binding", server.url());
+    let body =
+        serde_json::json!({"device_id": device, "notifier_name": notifier, "device_token": token});
+    let response = reqwest::Client::new()
+        .put(url)
+        .bearer_auth(bearer)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert!(response.status().is_success());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn reconcile_repairs_token_and_reports_unmanaged() {
+    let server = standin().await;
+    let mut daemon = Daemon::start(&server.url()).await;
+    let mut client = daemon.client().await;
+    client.login("u1", None).await.unwrap();
+    client.bind_device_token("fcm-main", "T1").await.unwrap();
+    daemon
+        .wait_for_state("u1", "fcm-main", SyncState::Synced)
+        .await;
+    let device = daemon.status().await.device_id;
+    put_on_server(&server, &device, "fcm-main", "STRANGER").await;
+    put_on_server(&server, &device, "prod-apns", "LEFTOVER").await;
+    drop(client);
+    daemon.stop();
+    daemon.restart().await;
+    let status = daemon
+        .wait_for("the repaired token", |_| {
+            server
+                .bindings(APP_KEY, "u1")
+                .iter()
+                .any(|b| b.device_token == "T1")
+        })
+        .await;
+    assert_eq!(status.unmanaged.len(), 1, "{status:#?}");
+    assert_eq!(status.unmanaged[0].notifier_name, "prod-apns");
+    assert!(!status.unmanaged[0].device_token.contains("LEFTOVER"));
+    assert!(status.history.iter().any(|entry| entry.event == "repair"));
+}
