@@ -15,8 +15,16 @@ work="$(mktemp -d)"
 chmod 700 "$work"
 pids=()
 cleanup() {
+    local status=$?
     for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
     wait 2>/dev/null || true
+    if [ "$status" -ne 0 ]; then
+        for log in "$work"/*.log; do
+            [ -s "$log" ] || continue
+            echo "--- last lines of $(basename "$log") ---" >&2
+            tail -n 20 "$log" >&2
+        done
+    fi
     rm -rf "$work"
 }
 trap cleanup EXIT
@@ -55,7 +63,7 @@ TOML
 chmod 600 "$work/config.toml"
 export PUSHBIND_SOCKET="$work/run/pushbindd.sock"
 
-echo "==> starting pushbindd (log: $work/pushbindd.log)"
+echo "==> starting pushbindd (its log is shown if anything fails)"
 "$bin/pushbindd" --config "$work/config.toml" 2>"$work/pushbindd.log" &
 pids+=($!)
 wait_for "$bin/pushbind" status
@@ -69,4 +77,6 @@ run login alice
 run bind --notifier fcm-demo --token quickstart-device-token-0001 --wait
 run status
 echo
-echo "==> done: the binding above is confirmed by the server (state synced)"
+echo "==> done: the binding above is in state synced, which means the server"
+echo "    confirmed it holds the token. Tokens show as fingerprints: sha256:,"
+echo "    8 hex digits of the token's SHA-256, and its length."

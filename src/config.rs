@@ -265,38 +265,68 @@ fn project_dirs() -> Option<directories::ProjectDirs> {
     directories::ProjectDirs::from("", "", "pushbind")
 }
 
+/// Environment variables with the `PUSHBIND_` prefix that are not
+/// configuration keys.
+const OTHER_VARIABLES: &[&str] = &[
+    CONFIG_ENV,
+    pushbind_client::paths::SOCKET_ENV,
+    "PUSHBIND_MACHINE_ID_FILE",
+];
+
 /// Loads the configuration from the file, the process environment and
 /// `overrides`.
 pub fn load(overrides: &Overrides) -> Result<Config, ConfigError> {
-    load_with_env(overrides, |name| std::env::var(name).ok())
+    let variables: Vec<(String, String)> = std::env::vars_os()
+        .filter_map(|(name, value)| Some((name.into_string().ok()?, value.into_string().ok()?)))
+        .collect();
+    load_with_env(overrides, &variables)
 }
 
-/// Loads the configuration, reading environment variables through `env`.
+/// Loads the configuration with `variables` as the environment.
 pub fn load_with_env(
     overrides: &Overrides,
-    env: impl Fn(&str) -> Option<String>,
+    variables: &[(String, String)],
 ) -> Result<Config, ConfigError> {
+    let env = |name: &str| {
+        variables
+            .iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.clone())
+    };
     let mut raw = RawConfig::default();
-    if let Some(path) = config_file(overrides, &env) {
-        raw.read_file(&path.0, path.1)?;
+    let file = config_file(overrides, &env);
+    if let Some((path, required, _)) = &file {
+        raw.read_file(path, *required)?;
     }
-    raw.read_env(&env);
+    raw.config_file = file.map(|(path, _, source)| (path, source));
+    raw.read_env(variables)?;
     raw.read_flags(&overrides.set)?;
     raw.build()
 }
 
-/// The config file to read and whether it must exist.
+/// The config file to read, whether it must exist, and where its name came
+/// from.
 fn config_file(
     overrides: &Overrides,
     env: &impl Fn(&str) -> Option<String>,
-) -> Option<(PathBuf, bool)> {
+) -> Option<(PathBuf, bool, String)> {
     if let Some(path) = &overrides.config_file {
-        return Some((path.clone(), true));
+        return Some((absolute(path), true, "flag --config".to_owned()));
     }
     if let Some(path) = env(CONFIG_ENV).filter(|value| !value.is_empty()) {
-        return Some((PathBuf::from(path), true));
+        return Some((
+            absolute(Path::new(&path)),
+            true,
+            format!("env {CONFIG_ENV}"),
+        ));
     }
-    default_config_file().map(|path| (path, false))
+    default_config_file().map(|path| (path, false, "default".to_owned()))
+}
+
+/// `path` made absolute against the current directory, for messages that
+/// must still be right when read elsewhere.
+fn absolute(path: &Path) -> PathBuf {
+    std::path::absolute(path).unwrap_or_else(|_| path.to_owned())
 }
 
 /// Raw string values by key, each with its source.
@@ -305,6 +335,8 @@ struct RawConfig {
     values: BTreeMap<&'static str, (String, Source)>,
     /// The config file's mode, when it was read.
     file_mode: Option<(PathBuf, u32)>,
+    /// The config file looked for, and where its name came from.
+    config_file: Option<(PathBuf, String)>,
 }
 
 fn find_key(name: &str, origin: impl FnOnce() -> String) -> Result<&'static Key, ConfigError> {
@@ -368,13 +400,21 @@ impl RawConfig {
         Ok(())
     }
 
-    fn read_env(&mut self, env: &impl Fn(&str) -> Option<String>) {
-        for key in KEYS {
-            let name = env_name(key.name);
-            if let Some(value) = env(&name).filter(|value| !value.is_empty()) {
-                self.values.insert(key.name, (value, Source::Env(name)));
+    fn read_env(&mut self, variables: &[(String, String)]) -> Result<(), ConfigError> {
+        for (name, value) in variables {
+            let Some(suffix) = name.strip_prefix("PUSHBIND_") else {
+                continue;
+            };
+            if OTHER_VARIABLES.contains(&name.as_str()) || value.is_empty() {
+                continue;
             }
+            let key = find_key(&suffix.to_ascii_lowercase(), || {
+                format!("environment variable {name}")
+            })?;
+            self.values
+                .insert(key.name, (value.clone(), Source::Env(name.clone())));
         }
+        Ok(())
     }
 
     fn read_flags(&mut self, set: &[(String, String)]) -> Result<(), ConfigError> {
@@ -453,7 +493,7 @@ impl RawConfig {
         Ok(Config {
             server: self.server()?,
             sync,
-            data_dir: self.data_dir(),
+            data_dir: self.data_dir()?,
             entries: self.entries(),
         })
     }
@@ -466,20 +506,38 @@ impl RawConfig {
         }
     }
 
-    fn data_dir(&self) -> PathBuf {
-        if let Some((value, _)) = self.get("data_dir") {
-            return PathBuf::from(value);
+    fn data_dir(&self) -> Result<PathBuf, ConfigError> {
+        match self.get("data_dir") {
+            Some((value, _)) => self.absolute_path("data_dir", value),
+            None => Ok(default_data_dir()),
         }
-        project_dirs()
-            .map(|dirs| dirs.data_local_dir().to_owned())
-            .unwrap_or_else(|| {
-                std::env::temp_dir().join(format!(
-                    "pushbind-data-{}",
-                    pushbind_client::paths::current_uid()
-                ))
-            })
     }
 
+    /// Parses a path value, which must be absolute because the daemon's
+    /// working directory is not the user's.
+    fn absolute_path(&self, key: &'static str, value: &str) -> Result<PathBuf, ConfigError> {
+        let path = PathBuf::from(value);
+        if !path.is_absolute() {
+            return Err(self.invalid(key, "must be an absolute path"));
+        }
+        Ok(path)
+    }
+}
+
+/// The database directory when `data_dir` is not set: the user's local
+/// data directory (`~/.local/share/pushbind` on Linux).
+fn default_data_dir() -> PathBuf {
+    project_dirs()
+        .map(|dirs| dirs.data_local_dir().to_owned())
+        .unwrap_or_else(|| {
+            std::env::temp_dir().join(format!(
+                "pushbind-data-{}",
+                pushbind_client::paths::current_uid()
+            ))
+        })
+}
+
+impl RawConfig {
     /// The server settings, `Ok(Err(..))` when some are missing.
     fn server(&self) -> Result<Result<ServerConfig, String>, ConfigError> {
         let url = self
@@ -586,41 +644,61 @@ impl RawConfig {
         let Some((path, _)) = self.get("client_secret_file") else {
             return Ok(None);
         };
-        let path = PathBuf::from(path);
-        let read_error = |source| ConfigError::Read {
-            path: path.clone(),
-            source,
+        let path = self.absolute_path("client_secret_file", path)?;
+        let unreadable = |err: std::io::Error| {
+            self.invalid("client_secret_file", format!("cannot read it: {err}"))
         };
-        let mode = std::fs::metadata(&path)
-            .map_err(read_error)?
-            .permissions()
-            .mode();
-        check_private(&path, "the client secret", mode)?;
-        let secret = std::fs::read_to_string(&path).map_err(read_error)?;
+        let meta = std::fs::metadata(&path).map_err(unreadable)?;
+        if !meta.is_file() {
+            return Err(self.invalid("client_secret_file", "is not a regular file"));
+        }
+        check_private(&path, "the client secret", meta.permissions().mode())?;
+        let secret = std::fs::read_to_string(&path).map_err(unreadable)?;
         if secret.trim().is_empty() {
             return Err(self.invalid("client_secret_file", "the file is empty"));
         }
         Ok(Some(Secret::new(secret.trim())))
     }
 
+    /// Every key with its value and source, after a `config_file` entry
+    /// naming the file looked for.
     fn entries(&self) -> Vec<ConfigEntry> {
-        KEYS.iter()
-            .map(|key| {
-                let (value, source) = match self.get(key.name) {
-                    Some((value, source)) => (Some(value.clone()), source.clone()),
-                    None => (key.default.map(str::to_owned), Source::Default),
-                };
-                ConfigEntry {
-                    key: key.name.to_owned(),
-                    value: if key.secret {
-                        value.map(|_| MASK.to_owned())
-                    } else {
-                        value
-                    },
-                    source: source.to_string(),
-                }
-            })
-            .collect()
+        let file = match &self.config_file {
+            Some((path, _)) if self.file_mode.is_none() => {
+                format!("{} (not found)", path.display())
+            }
+            Some((path, _)) => path.display().to_string(),
+            None => "none: no home directory".to_owned(),
+        };
+        let file_source = self
+            .config_file
+            .as_ref()
+            .map_or("default".to_owned(), |(_, s)| s.clone());
+        let config_file = ConfigEntry {
+            key: "config_file".to_owned(),
+            value: Some(file),
+            source: file_source,
+        };
+        let keys = KEYS.iter().map(|key| {
+            let (value, source) = match self.get(key.name) {
+                Some((value, source)) => (Some(value.clone()), source.clone()),
+                None if key.name == "data_dir" => (
+                    Some(default_data_dir().display().to_string()),
+                    Source::Default,
+                ),
+                None => (key.default.map(str::to_owned), Source::Default),
+            };
+            ConfigEntry {
+                key: key.name.to_owned(),
+                value: if key.secret {
+                    value.map(|_| MASK.to_owned())
+                } else {
+                    value
+                },
+                source: source.to_string(),
+            }
+        });
+        std::iter::once(config_file).chain(keys).collect()
     }
 }
 
@@ -670,7 +748,6 @@ pub fn is_loopback(url: &Url) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::HashMap;
     use std::io::Write;
 
     use super::*;
@@ -680,7 +757,7 @@ mod tests {
         env: &[(&str, &str)],
         set: &[(&str, &str)],
     ) -> Result<Config, ConfigError> {
-        let env: HashMap<String, String> = env
+        let env: Vec<(String, String)> = env
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
@@ -691,7 +768,7 @@ mod tests {
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect(),
         };
-        load_with_env(&overrides, |name| env.get(name).cloned())
+        load_with_env(&overrides, &env)
     }
 
     fn write_config(dir: &Path, text: &str, mode: u32) -> PathBuf {
@@ -868,6 +945,53 @@ mod tests {
         };
         assert_eq!(client_secret.expose(), "s3cret");
         assert_eq!(format!("{client_secret:?}"), MASK);
+    }
+
+    #[test]
+    fn misspelled_environment_variable_rejected() {
+        let err = load_from(None, &[("PUSHBIND_RECONCILE_INTERVALL", "1m")], &[]).unwrap_err();
+        let message = err.to_string();
+        assert!(
+            message.contains("PUSHBIND_RECONCILE_INTERVALL"),
+            "{message}"
+        );
+        assert!(message.contains("reconcile_interval"), "{message}");
+        let other = [
+            ("PUSHBIND_SOCKET", "/x"),
+            ("PUSHBIND_MACHINE_ID_FILE", "/y"),
+        ];
+        assert!(load_from(None, &other, &[]).is_ok());
+    }
+
+    #[test]
+    fn relative_paths_rejected() {
+        let err = load_from(None, &[("PUSHBIND_DATA_DIR", "data")], &[]).unwrap_err();
+        assert!(err.to_string().contains("absolute"), "{err}");
+        let err = load_from(None, &[("PUSHBIND_CLIENT_SECRET_FILE", "secret")], &[]).unwrap_err();
+        assert!(err.to_string().contains("client_secret_file"), "{err}");
+    }
+
+    #[test]
+    fn missing_secret_file_names_key() {
+        let env = [("PUSHBIND_CLIENT_SECRET_FILE", "/nonexistent/secret")];
+        let err = load_from(None, &env, &[]).unwrap_err().to_string();
+        assert!(err.contains("client_secret_file"), "{err}");
+        assert!(err.contains("/nonexistent/secret"), "{err}");
+        let dir = tempfile::tempdir().unwrap();
+        let env = [("PUSHBIND_CLIENT_SECRET_FILE", dir.path().to_str().unwrap())];
+        let err = load_from(None, &env, &[]).unwrap_err().to_string();
+        assert!(err.contains("not a regular file"), "{err}");
+    }
+
+    #[test]
+    fn entries_name_config_file_and_data_dir() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write_config(dir.path(), FULL, 0o600);
+        let config = load_from(Some(&path), &[], &[]).unwrap();
+        let file = entry(&config, "config_file");
+        assert_eq!(file.value.as_deref(), Some(path.to_str().unwrap()));
+        assert_eq!(file.source, "flag --config");
+        assert!(entry(&config, "data_dir").value.is_some());
     }
 
     #[test]

@@ -168,10 +168,12 @@ async fn logout_unbind_survives_outage_and_restart() {
     );
     assert_eq!(server.bindings(APP_KEY, "u1").len(), 1);
     server.clear_faults();
-    daemon
-        .wait_for_state("u1", "fcm-main", SyncState::Synced)
-        .await;
+    let status = daemon.wait_until_idle().await;
     assert!(server.bindings(APP_KEY, "u1").is_empty());
+    assert!(
+        binding(&status, "u1", "fcm-main").is_none(),
+        "a confirmed removal leaves no binding"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -371,7 +373,7 @@ async fn unknown_certificate_rejected_with_known_names() {
         .unwrap_err();
     assert_eq!(code(&err), ErrorCode::UnknownNotifier);
     let message = err.to_string();
-    assert!(message.contains("did you mean \"prod-apns\""), "{message}");
+    assert!(message.contains("Did you mean \"prod-apns\""), "{message}");
     assert!(message.contains("fcm-main"), "{message}");
     assert!(daemon.status().await.bindings.is_empty());
 }

@@ -101,7 +101,7 @@ async fn exit_codes_for_rejected_values() {
     );
     assert_eq!(unknown.status.code(), Some(6));
     assert!(
-        stderr(&unknown).contains("did you mean \"fcm-main\""),
+        stderr(&unknown).contains("Did you mean \"fcm-main\""),
         "{}",
         stderr(&unknown)
     );

@@ -457,3 +457,98 @@ async fn unconfigured_daemon_keeps_requests() {
     assert!(status.server.problem.unwrap().contains("server_url"));
     assert_eq!(status.outbox.pending, 1);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn second_daemon_on_same_data_dir_refused() {
+    let server = standin().await;
+    let daemon = Daemon::start(&server.url()).await;
+    let other_socket = daemon.dir.join("other").join("pushbindd.sock");
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_pushbindd"))
+        .arg("--config")
+        .arg(&daemon.config)
+        .arg("--socket")
+        .arg(&other_socket)
+        .env_remove("PUSHBIND_SOCKET")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(75), "{stderr}");
+    assert!(stderr.contains("data directory"), "{stderr}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bearer_mode_login_needs_token() {
+    let server = standin().await;
+    let daemon = Daemon::start_with(&server.url(), "auth = \"bearer_token\"\n").await;
+    let err = daemon.client().await.login("u1", None).await.unwrap_err();
+    assert_eq!(code(&err), ErrorCode::InvalidArgument);
+    assert!(err.to_string().contains("bearer-token-file"), "{err}");
+    assert!(daemon.status().await.login.is_none());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn apns_environment_on_other_vendor_rejected() {
+    let server = standin().await;
+    let daemon = Daemon::start(&server.url()).await;
+    daemon
+        .wait_for("the certificate list", |s| s.notifiers.fresh)
+        .await;
+    let mut client = daemon.client().await;
+    client.login("u1", None).await.unwrap();
+    let options = pushbind_client::BindOptions {
+        apns_environment: Some(pushbind_client::ApnsEnvironment::Development),
+        wait: false,
+    };
+    let err = client
+        .bind_device_token_with("fcm-main", "T1", &options)
+        .await
+        .unwrap_err();
+    assert_eq!(code(&err), ErrorCode::InvalidArgument);
+    assert!(err.to_string().contains("ANDROID"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn unbind_of_unknown_name_sends_nothing() {
+    let server = standin().await;
+    let daemon = Daemon::start(&server.url()).await;
+    let mut client = daemon.client().await;
+    client.login("u1", None).await.unwrap();
+    let view = client
+        .unbind_device_token("never-bound", true)
+        .await
+        .unwrap();
+    assert!(view.warning.unwrap().contains("nothing to remove"));
+    client.sync_now(true).await.unwrap();
+    assert_eq!(server.call_count(pushbind_standin::Route::PutBinding), 0);
+    assert!(daemon.status().await.bindings.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn status_names_server_failure() {
+    let server = standin().await;
+    let daemon = Daemon::start(&server.url()).await;
+    server.inject(pushbind_standin::Fault::drop_connection(None, 1000));
+    let mut client = daemon.client().await;
+    client.login("u1", None).await.unwrap();
+    let options = pushbind_client::BindOptions {
+        wait: true,
+        ..Default::default()
+    };
+    let view = client
+        .bind_device_token_with("fcm-main", "T1", &options)
+        .await
+        .unwrap();
+    assert_ne!(view.state, SyncState::Synced);
+    assert!(view.last_error.is_some(), "{view:?}");
+    let status = daemon
+        .wait_for("a server problem", |s| s.server.problem.is_some())
+        .await;
+    assert!(
+        status.server.problem.unwrap().contains("PUT"),
+        "names the failing call"
+    );
+    server.clear_faults();
+    let report = client.sync_now(true).await.unwrap();
+    assert!(report.error.is_none(), "{report:?}");
+    assert!(daemon.status().await.server.problem.is_none());
+}

@@ -414,6 +414,9 @@ pub struct SyncReport {
     pub parked: u32,
     /// Calls still queued after the pass.
     pub pending: u32,
+    /// Bindings not in step with the server after the pass, for any reason:
+    /// queued, parked, removed by the server, or waiting for login.
+    pub unsynced: u32,
     /// The reason the pass could not reach the server, if it could not.
     pub error: Option<String>,
 }

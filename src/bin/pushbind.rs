@@ -97,7 +97,7 @@ enum Command {
 
         /// APNs environment the app was built for; the daemon rejects a
         /// certificate of the other environment
-        #[arg(long, value_name = "ENV")]
+        #[arg(long, value_name = "ENV", ignore_case = true)]
         apns_env: Option<ApnsEnvArg>,
 
         /// Wait until the server confirmed or the first attempt failed, and

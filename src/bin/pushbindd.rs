@@ -112,7 +112,6 @@ fn main() -> ExitCode {
     match runtime.block_on(daemon::run(options, shutdown_signal())) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            tracing::error!(error = %err, "pushbindd cannot run");
             eprintln!("pushbindd: {err}");
             ExitCode::from(match err {
                 DaemonError::Config(_) => EXIT_CONFIG,

@@ -3,12 +3,13 @@
 
 use pushbind_client::protocol::{
     BindingView, ConfigReport, ErrorCode, ErrorReply, LoginReport, LogoutReport, NotifierList,
-    Response, ServerInfo, StatusReport,
+    Response, ServerInfo, StatusReport, SyncState,
 };
 use pushbind_client::validate::{self, InvalidArgument};
 use tokio::time::Instant;
 
 use super::Daemon;
+use crate::config::Auth;
 use crate::store::notifiers::{self, NotifierCheck};
 use crate::store::{BindInput, StoreError, bindings, history, now_millis, status};
 use crate::sync::WAIT_LIMIT;
@@ -129,6 +130,16 @@ async fn login(
     if let Some(token) = &bearer_token {
         validate::bearer_token(token).map_err(invalid)?;
     }
+    let bearer_mode =
+        matches!(&daemon.config.server, Ok(server) if server.auth == Auth::BearerToken);
+    if bearer_mode && bearer_token.is_none() {
+        return Err(ErrorReply::new(
+            ErrorCode::InvalidArgument,
+            "missing bearer_token: pushbindd is configured with auth = \"bearer_token\", so each \
+             login must hand over a token from the app's backend \
+             (pushbind login USER --bearer-token-file FILE)",
+        ));
+    }
     let bearer = bearer_token.clone();
     let user = user_id.clone();
     let change = daemon
@@ -217,6 +228,13 @@ async fn bind(daemon: &Daemon, input: BindInput, wait: bool) -> Reply<BindingVie
             );
             return Err(ErrorReply::new(ErrorCode::EnvironmentMismatch, message));
         }
+        (NotifierCheck::NotApns { provider }, _) => {
+            let message = format!(
+                "invalid apns_environment: certificate {:?} is a {provider} certificate, and an APNs environment applies to APNS certificates only; leave it out",
+                input.notifier_name
+            );
+            return Err(ErrorReply::new(ErrorCode::InvalidArgument, message));
+        }
         (NotifierCheck::Unverified, Some(view)) => {
             daemon.sync.notifiers_stale();
             view
@@ -254,33 +272,44 @@ async fn unbind(daemon: &Daemon, notifier_name: String, wait: bool) -> Reply<Bin
     Ok(view)
 }
 
-/// Waits until the binding's first server call is answered, or
-/// [`WAIT_LIMIT`] passes, and returns its view then.
+/// Waits until the binding's first server call is answered, a pass of the
+/// worker ends with a problem, or [`WAIT_LIMIT`] passes; returns its view
+/// then, with the problem as its last error.
 async fn wait_for(daemon: &Daemon, view: BindingView) -> Reply<BindingView> {
-    if let Some(problem) = daemon.sync.problem().await {
-        let mut view = view;
-        view.last_error = Some(problem);
-        return Ok(view);
-    }
     let deadline = Instant::now() + WAIT_LIMIT;
     let mut progress = daemon.sync.progress();
-    let (user, name) = (view.user_id.clone(), view.notifier_name.clone());
+    let mut passes = 0;
     loop {
-        let (user, name) = (user.clone(), name.clone());
+        let (user, name) = (view.user_id.clone(), view.notifier_name.clone());
         let current = daemon
             .store
             .read(move |conn| status::binding_view(conn, &user, &name))
             .await
             .map_err(internal)?;
-        let settled = current.state != pushbind_client::protocol::SyncState::Pending;
-        if settled
-            || tokio::time::timeout_at(deadline, progress.changed())
-                .await
-                .is_err()
-        {
+        if current.state != SyncState::Pending {
             return Ok(current);
         }
+        let problem = match passes {
+            0 => daemon.sync.blocked().await,
+            _ => daemon.sync.problem().await,
+        };
+        if let Some(problem) = problem {
+            return Ok(with_error(current, problem));
+        }
+        if tokio::time::timeout_at(deadline, progress.changed())
+            .await
+            .is_err()
+        {
+            let waited = format!("still queued after waiting {WAIT_LIMIT:?}");
+            return Ok(with_error(current, waited));
+        }
+        passes += 1;
     }
+}
+
+fn with_error(mut view: BindingView, error: String) -> BindingView {
+    view.last_error.get_or_insert(error);
+    view
 }
 
 async fn list_notifiers(daemon: &Daemon, refresh: bool) -> Reply<NotifierList> {
@@ -299,11 +328,17 @@ async fn list_notifiers(daemon: &Daemon, refresh: bool) -> Reply<NotifierList> {
         })
         .await
         .map_err(internal)?;
-    match refresh_error {
-        Some(error) if list.cache.fetched_at.is_none() => Err(ErrorReply::new(
+    match (refresh_error, list.cache.fetched_at) {
+        (Some(error), None) => Err(ErrorReply::new(
             ErrorCode::ServerUnavailable,
             format!("cannot fetch the certificate list and none is cached: {error}"),
         )),
-        _ => Ok(list),
+        (Some(error), Some(_)) => Err(ErrorReply::new(
+            ErrorCode::ServerUnavailable,
+            format!(
+                "cannot fetch the certificate list ({error}); `pushbind certs` without --refresh shows the cached one"
+            ),
+        )),
+        (None, _) => Ok(list),
     }
 }

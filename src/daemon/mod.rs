@@ -32,8 +32,10 @@ pub enum DaemonError {
     Config(#[from] ConfigError),
     #[error("unsafe socket directory {}: {reason}", path.display())]
     RuntimeDir { path: PathBuf, reason: String },
-    #[error("another pushbindd is already running for socket {} (pid {pid}); stop it first, or give this one another socket with --socket", socket.display())]
-    AlreadyRunning { socket: PathBuf, pid: String },
+    #[error(
+        "another pushbindd (pid {pid}) is already running with {resource}; stop it first, or give this one its own socket (--socket) and data_dir"
+    )]
+    AlreadyRunning { resource: String, pid: String },
     #[error("cannot use lock file {}: {source}", path.display())]
     Lock {
         path: PathBuf,
@@ -82,6 +84,7 @@ pub async fn run(
         socket::prepare_dir(dir)?;
     }
     let lock = socket::lock(&socket)?;
+    let data_lock = socket::lock_data_dir(&options.config.data_dir)?;
     let (store, store_thread) = Store::open(&options.config.data_dir)?;
     let machine_id_file = options.machine_id_file.clone();
     let device_id = store
@@ -125,6 +128,7 @@ pub async fn run(
     drop(daemon);
     // The thread ends once every handle is gone, after its queued jobs.
     let _ = tokio::task::spawn_blocking(move || store_thread.join()).await;
+    drop(data_lock);
     drop(lock);
     tracing::info!("stopped");
     Ok(())

@@ -76,7 +76,27 @@ pub struct InstanceLock {
 
 /// Takes the lock for `socket`, or fails naming the daemon that holds it.
 pub fn lock(socket: &Path) -> Result<InstanceLock, DaemonError> {
-    let path = lock_path(socket);
+    lock_file(&lock_path(socket), &format!("socket {}", socket.display()))
+}
+
+/// Takes the lock that gives one daemon the database in `data_dir`.
+pub fn lock_data_dir(data_dir: &Path) -> Result<InstanceLock, DaemonError> {
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(data_dir)
+        .map_err(|source| DaemonError::Lock {
+            path: data_dir.to_owned(),
+            source,
+        })?;
+    let resource = format!("data directory {}", data_dir.display());
+    lock_file(&data_dir.join("pushbindd.lock"), &resource)
+}
+
+/// Takes an exclusive `flock` on `path` and writes this process's id into
+/// it. `resource` names what the lock guards, for the error.
+fn lock_file(path: &Path, resource: &str) -> Result<InstanceLock, DaemonError> {
+    let path = path.to_owned();
     let lock_error = |source| DaemonError::Lock {
         path: path.clone(),
         source,
@@ -94,7 +114,7 @@ pub fn lock(socket: &Path) -> Result<InstanceLock, DaemonError> {
         Err(TryLockError::WouldBlock) => {
             let pid = std::fs::read_to_string(&path).unwrap_or_default();
             return Err(DaemonError::AlreadyRunning {
-                socket: socket.to_owned(),
+                resource: resource.to_owned(),
                 pid: pid.trim().to_owned(),
             });
         }
@@ -199,6 +219,15 @@ mod tests {
             panic!("{err}")
         };
         assert_eq!(pid, &std::process::id().to_string());
+    }
+
+    #[test]
+    fn data_dir_lock_names_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        let _held = lock_data_dir(&data).unwrap();
+        let err = lock_data_dir(&data).unwrap_err().to_string();
+        assert!(err.contains("data directory"), "{err}");
     }
 
     #[test]

@@ -241,7 +241,25 @@ pub fn unbind(
         [notifier_name],
     )?;
     let users: Vec<String> = match current_user(tx)? {
-        Some(user) => vec![user],
+        Some(user) if load_row(tx, &user, notifier_name)?.is_some() => vec![user],
+        Some(user) => {
+            let warning =
+                format!("{user} has no binding under {notifier_name:?}; nothing to remove");
+            history::append(
+                tx,
+                "unbind",
+                Some(&user),
+                Some(notifier_name),
+                "no binding to remove",
+                now,
+            )?;
+            return Ok(status::absent_view(
+                &user,
+                notifier_name,
+                now,
+                Some(warning),
+            ));
+        }
         None => {
             let mut stmt = tx.prepare(
                 "SELECT user_id FROM bindings
@@ -265,7 +283,13 @@ pub fn unbind(
                 "no binding to remove",
                 now,
             )?;
-            Ok(status::absent_view(notifier_name, now))
+            let warning = "no user is logged in and no binding was kept; nothing to remove";
+            Ok(status::absent_view(
+                "",
+                notifier_name,
+                now,
+                Some(warning.into()),
+            ))
         }
     }
 }

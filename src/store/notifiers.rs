@@ -36,6 +36,8 @@ pub enum NotifierCheck {
     },
     /// The app's APNs environment differs from the certificate's.
     EnvironmentMismatch { certificate: String },
+    /// The app gave an APNs environment for a certificate of another vendor.
+    NotApns { provider: String },
 }
 
 /// Replaces the cache with `list` and flags bindings whose certificate is
@@ -206,6 +208,11 @@ pub fn check(
         let suggestion = closest(name, &known);
         return Ok(NotifierCheck::Unknown { known, suggestion });
     };
+    if environment.is_some() && record.provider != "APNS" {
+        return Ok(NotifierCheck::NotApns {
+            provider: record.provider.clone(),
+        });
+    }
     let mismatch = matches!(
         (environment, record.provider.as_str(), record.environment.as_deref()),
         (Some(app), "APNS", Some(certificate)) if app.as_str() != certificate
@@ -222,12 +229,14 @@ pub fn check(
 pub fn unknown_message(name: &str, known: &[String]) -> String {
     let mut message = format!("certificate {name:?} is not in the app's certificate list");
     if let Some(close) = closest(name, known) {
-        message.push_str(&format!("; did you mean {close:?}?"));
+        message.push_str(&format!(". Did you mean {close:?}?"));
+    } else {
+        message.push('.');
     }
     if known.is_empty() {
-        message.push_str("; the app has no certificates on the server, upload one in the console");
+        message.push_str(" The app has no certificates on the server; upload one in the console.");
     } else {
-        message.push_str(&format!("; known names: {}", known.join(", ")));
+        message.push_str(&format!(" Known names: {}.", known.join(", ")));
     }
     message
 }

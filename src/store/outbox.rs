@@ -148,6 +148,19 @@ fn record_applied(
         params![item.user_id, item.notifier_name],
         |row| row.get(0),
     )?;
+    if !still_queued && row.desired_token.is_none() && on_server.is_none() {
+        // The removal is confirmed; an absent row means no binding.
+        forget(tx, item)?;
+        let detail = "server holds no binding";
+        return history::append(
+            tx,
+            "confirmed",
+            Some(&item.user_id),
+            Some(&item.notifier_name),
+            detail,
+            now,
+        );
+    }
     let (state, error) = if still_queued {
         (SyncState::Pending, None)
     } else if row.desired_token.as_deref() == on_server {
@@ -169,6 +182,14 @@ fn record_applied(
         &detail,
         now,
     )
+}
+
+fn forget(tx: &Transaction, item: &OutboxItem) -> Result<(), StoreError> {
+    tx.execute(
+        "DELETE FROM bindings WHERE user_id = ?1 AND notifier_name = ?2",
+        params![item.user_id, item.notifier_name],
+    )?;
+    Ok(())
 }
 
 fn set_state(
@@ -281,6 +302,9 @@ fn reconcile_one(
             "DELETE FROM outbox WHERE user_id = ?1 AND notifier_name = ?2",
             params![row.user_id, row.notifier_name],
         )?;
+        if desired.is_none() {
+            return forget(tx, &item);
+        }
         confirm(tx, row, on_server, now)?;
         return set_state(tx, &item, SyncState::Synced, None, now);
     }

@@ -7,8 +7,8 @@ use pushbind_client::protocol::{
 };
 use rusqlite::{Connection, OptionalExtension, Row};
 
-use super::StoreError;
 use super::bindings::{BindInput, parse_state};
+use super::{StoreError, now_millis};
 use crate::fingerprint::fingerprint;
 
 pub(super) fn parse_environment(
@@ -76,9 +76,12 @@ pub fn binding_view(
     let sql = format!("{BINDING_QUERY} WHERE b.user_id = ?1 AND b.notifier_name = ?2");
     let row = conn
         .query_row(&sql, [user_id, notifier_name], binding_from_row)
-        .optional()?
-        .ok_or_else(|| StoreError::Corrupt(format!("no binding for {user_id}/{notifier_name}")))?;
-    finish_view(row)
+        .optional()?;
+    match row {
+        Some(row) => finish_view(row),
+        // A binding whose removal the server confirmed leaves no row.
+        None => Ok(absent_view(user_id, notifier_name, now_millis(), None)),
+    }
 }
 
 /// Every binding, the logged-in user's first.
@@ -113,10 +116,15 @@ pub fn waiting_for_login_view(input: &BindInput, now: UnixMillis) -> BindingView
     }
 }
 
-/// The view of an unbind that found no binding.
-pub fn absent_view(notifier_name: &str, now: UnixMillis) -> BindingView {
+/// The view of a binding that does not exist: removed, or never made.
+pub fn absent_view(
+    user_id: &str,
+    notifier_name: &str,
+    now: UnixMillis,
+    warning: Option<String>,
+) -> BindingView {
     BindingView {
-        user_id: String::new(),
+        user_id: user_id.to_owned(),
         notifier_name: notifier_name.to_owned(),
         desired_token: None,
         confirmed_token: None,
@@ -128,7 +136,7 @@ pub fn absent_view(notifier_name: &str, now: UnixMillis) -> BindingView {
         updated_at: now,
         apns_environment: None,
         notifier_environment: None,
-        warning: Some("no user is logged in and no binding was kept; nothing to remove".into()),
+        warning,
     }
 }
 

@@ -45,6 +45,7 @@ pub struct SyncHandle {
     progress: watch::Receiver<u64>,
     client: Result<Arc<ImClient>, String>,
     store: Store,
+    health: Arc<std::sync::Mutex<Option<String>>>,
 }
 
 impl SyncHandle {
@@ -81,9 +82,12 @@ impl SyncHandle {
         answer.await.unwrap_or_else(|_| stopped_report())
     }
 
-    /// A receiver that changes after every recorded attempt and every pass.
+    /// Returns a receiver that changes after every recorded attempt and
+    /// every pass from now on.
     pub fn progress(&self) -> watch::Receiver<u64> {
-        self.progress.clone()
+        let mut progress = self.progress.clone();
+        progress.mark_unchanged();
+        progress
     }
 
     /// Fetches the certificate list into the cache now.
@@ -92,10 +96,23 @@ impl SyncHandle {
         refresh_notifiers(client, &self.store).await
     }
 
-    /// Why the daemon cannot sync, if it cannot.
-    pub async fn problem(&self) -> Option<String> {
+    /// Returns the reason no call can be sent until the configuration or the
+    /// credentials change, if there is one.
+    pub async fn blocked(&self) -> Option<String> {
         match &self.client {
             Ok(client) => client.auth_problem().await,
+            Err(problem) => Some(problem.clone()),
+        }
+    }
+
+    /// Returns the reason the daemon cannot sync now: missing
+    /// configuration, rejected credentials, or the last pass's failure.
+    pub async fn problem(&self) -> Option<String> {
+        match &self.client {
+            Ok(_) => match self.blocked().await {
+                Some(problem) => Some(problem),
+                None => self.health.lock().expect("health lock").clone(),
+            },
             Err(problem) => Some(problem.clone()),
         }
     }

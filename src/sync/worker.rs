@@ -33,6 +33,8 @@ struct Worker {
     next_reconcile: Instant,
     reconcile_requested: bool,
     next_notifier_refresh: Instant,
+    /// The last pass's failure, shown in status until a pass succeeds.
+    health: Arc<std::sync::Mutex<Option<String>>>,
 }
 
 /// Starts the worker. It stops when `shutdown` turns true, after the call
@@ -46,6 +48,7 @@ pub fn spawn(
 ) -> (SyncHandle, tokio::task::JoinHandle<()>) {
     let (commands, receiver) = mpsc::unbounded_channel();
     let (progress, progress_receiver) = watch::channel(0);
+    let health = Arc::new(std::sync::Mutex::new(None));
     let now = Instant::now();
     let worker = Worker {
         store: store.clone(),
@@ -58,6 +61,7 @@ pub fn spawn(
         next_reconcile: now,
         reconcile_requested: true,
         next_notifier_refresh: now,
+        health: health.clone(),
     };
     let task = tokio::spawn(worker.run(shutdown));
     let handle = SyncHandle {
@@ -65,6 +69,7 @@ pub fn spawn(
         progress: progress_receiver,
         client,
         store,
+        health,
     };
     (handle, task)
 }
@@ -110,7 +115,7 @@ impl Worker {
                 }
                 let mut report = self.pass().await;
                 report.completed = true;
-                report.pending = self.pending_count().await;
+                (report.pending, report.unsynced) = self.counts().await;
                 if let Some(reply) = reply {
                     let _ = reply.send(report);
                 }
@@ -165,15 +170,19 @@ impl Worker {
         if self.reconcile_requested || now >= self.next_reconcile {
             self.reconcile(&client).await;
         }
+        let paused = self.paused_until.is_some_and(|until| now < until);
         if let Err(err) = self.drain(&client, &mut report).await {
             tracing::error!(error = %err, "sync pass failed");
             report.error = Some(err.to_string());
             self.paused_until = Some(Instant::now() + self.settings.retry_initial);
         }
-        self.progress.send_modify(|count| *count += 1);
         if let (None, Some(problem)) = (&report.error, client.auth_problem().await) {
             report.error = Some(problem);
         }
+        if !paused {
+            *self.health.lock().expect("health lock") = report.error.clone();
+        }
+        self.progress.send_modify(|count| *count += 1);
         report
     }
 
@@ -283,8 +292,9 @@ impl Worker {
             match attempt {
                 Attempt::Applied { .. } => report.confirmed += 1,
                 Attempt::Park { .. } => report.parked += 1,
-                Attempt::Retry { .. } => {
+                Attempt::Retry { error, .. } => {
                     report.retrying += 1;
+                    report.error = Some(format!("server call failed, will retry: {error}"));
                     return Ok(());
                 }
             }
@@ -346,11 +356,23 @@ impl Worker {
         Ok(())
     }
 
-    async fn pending_count(&self) -> u32 {
-        self.store
-            .read(crate::store::status::outbox_summary)
-            .await
-            .map(|summary| summary.pending)
-            .unwrap_or(0)
+    /// Queued calls, and bindings that are not synced.
+    async fn counts(&self) -> (u32, u32) {
+        let counts = self
+            .store
+            .read(|conn| {
+                let pending = crate::store::status::outbox_summary(conn)?.pending;
+                let bindings = crate::store::status::bindings(conn)?;
+                let unsynced = bindings
+                    .iter()
+                    .filter(|binding| binding.state != pushbind_client::protocol::SyncState::Synced)
+                    .count();
+                Ok((pending, u32::try_from(unsynced).unwrap_or(u32::MAX)))
+            })
+            .await;
+        counts.unwrap_or_else(|err| {
+            tracing::error!(error = %err, "cannot count queued calls");
+            (0, 0)
+        })
     }
 }

@@ -142,6 +142,12 @@ pub(crate) fn sync_shortfall(report: &SyncReport) -> Option<String> {
     if report.pending > 0 {
         parts.push(format!("{} still queued", report.pending));
     }
+    if report.unsynced > 0 {
+        parts.push(format!(
+            "{} binding(s) not synced, see `pushbind status`",
+            report.unsynced
+        ));
+    }
     if let Some(error) = &report.error {
         parts.push(format!("error: {error}"));
     }

@@ -47,7 +47,7 @@ fn plural(count: usize, one: &str, many: &str) -> String {
 }
 
 fn desired_token_text(binding: &BindingView) -> &str {
-    binding.desired_token.as_deref().unwrap_or("(remove)")
+    binding.desired_token.as_deref().unwrap_or("(none: remove)")
 }
 
 fn confirmed_token_text(binding: &BindingView) -> &str {
@@ -266,7 +266,10 @@ fn history_section(text: &mut String, history: &[HistoryEntry], now: UnixMillis)
 /// Renders one binding, the response to `bind` and `unbind`.
 pub(crate) fn binding(binding: &BindingView, now: UnixMillis) -> String {
     let mut text = String::new();
-    let name = format!("{} / {}", binding.user_id, binding.notifier_name);
+    let name = match binding.user_id.as_str() {
+        "" => format!("(not logged in) / {}", binding.notifier_name),
+        user => format!("{user} / {}", binding.notifier_name),
+    };
     line(&mut text, "binding", name);
     line(&mut text, "state", state_name(binding.state));
     line(&mut text, "desired", desired_token_text(binding));

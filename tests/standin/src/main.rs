@@ -65,8 +65,10 @@ struct Args {
     #[arg(long = "user", value_name = "USER_ID")]
     users: Vec<String>,
 
-    /// A notifier to create, as NAME:PROVIDER[:ENVIRONMENT]; the environment
-    /// is DEVELOPMENT or PRODUCTION (default DEVELOPMENT). Repeatable.
+    /// A notifier to create, as NAME:PROVIDER[:ENVIRONMENT]. PROVIDER is
+    /// APNS, ANDROID (FCM), HUAWEIPUSH, HONOR, OPPOPUSH, VIVOPUSH, XIAOMIPUSH
+    /// or MEIZUPUSH; ENVIRONMENT is DEVELOPMENT (the default) or PRODUCTION.
+    /// Repeatable.
     #[arg(long = "notifier", value_name = "SPEC", value_parser = parse_notifier)]
     notifiers: Vec<NotifierSeed>,
 
