@@ -14,6 +14,9 @@ use url::Url;
 /// Environment variable naming the config file.
 pub const CONFIG_ENV: &str = "PUSHBIND_CONFIG";
 
+/// Longest duration any setting accepts.
+const MAX_DURATION: Duration = Duration::from_secs(365 * 24 * 3600);
+
 /// Shown in place of a secret that is set.
 pub const MASK: &str = "********";
 
@@ -374,12 +377,9 @@ impl RawConfig {
             .permissions()
             .mode();
         self.file_mode = Some((path.to_owned(), mode));
-        let table: toml::Table =
-            text.parse()
-                .map_err(|err: toml::de::Error| ConfigError::Syntax {
-                    path: path.to_owned(),
-                    message: err.to_string(),
-                })?;
+        let table: toml::Table = text
+            .parse()
+            .map_err(|err: toml::de::Error| syntax_error(path, &text, &err))?;
         for (name, value) in table {
             let key = find_key(&name, || path.display().to_string())?;
             let text = match value {
@@ -388,7 +388,11 @@ impl RawConfig {
                 other => {
                     return Err(ConfigError::Invalid {
                         key: key.name,
-                        value: other.to_string(),
+                        value: if key.secret {
+                            MASK.to_owned()
+                        } else {
+                            other.to_string()
+                        },
                         source_name: Source::File(path.to_owned()).to_string(),
                         reason: "expected a string or an integer".into(),
                     });
@@ -462,6 +466,9 @@ impl RawConfig {
         })?;
         if duration.is_zero() {
             return Err(self.invalid(key, "must be longer than zero"));
+        }
+        if duration > MAX_DURATION {
+            return Err(self.invalid(key, "must be at most 365 days"));
         }
         Ok(duration)
     }
@@ -569,6 +576,17 @@ impl RawConfig {
                 format!("{err}; write a URL such as https://a1.easemob.com"),
             )
         })?;
+        if !url.username().is_empty() || url.password().is_some() {
+            let mut shown = url.clone();
+            let _ = shown.set_username("");
+            let _ = shown.set_password(None);
+            return Err(ConfigError::Invalid {
+                key: "server_url",
+                value: shown.to_string(),
+                source_name: self.get("server_url").map(|(_, s)| s.to_string()).unwrap_or_default(),
+                reason: "must not contain a user name or password (removed here); set client_id and client_secret instead".into(),
+            });
+        }
         if url.cannot_be_a_base() || url.host().is_none() {
             return Err(self.invalid("server_url", "must be an absolute http(s) URL with a host"));
         }
@@ -699,6 +717,22 @@ impl RawConfig {
             }
         });
         std::iter::once(config_file).chain(keys).collect()
+    }
+}
+
+/// A TOML syntax error with its line number but without the line itself,
+/// which may hold a secret.
+fn syntax_error(path: &Path, text: &str, err: &toml::de::Error) -> ConfigError {
+    let line = err
+        .span()
+        .map(|span| text[..span.start.min(text.len())].matches('\n').count() + 1);
+    let message = match line {
+        Some(line) => format!("line {line}: {}", err.message()),
+        None => err.message().to_owned(),
+    };
+    ConfigError::Syntax {
+        path: path.to_owned(),
+        message,
     }
 }
 
@@ -992,6 +1026,26 @@ mod tests {
         assert_eq!(file.value.as_deref(), Some(path.to_str().unwrap()));
         assert_eq!(file.source, "flag --config");
         assert!(entry(&config, "data_dir").value.is_some());
+    }
+
+    #[test]
+    fn errors_never_show_secrets() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write_config(
+            dir.path(),
+            "client_id = \"id\"\nclient_secret = topsecret-unquoted\n",
+            0o600,
+        );
+        let err = load_from(Some(&path), &[], &[]).unwrap_err().to_string();
+        assert!(err.contains("line 2"), "{err}");
+        assert!(!err.contains("topsecret"), "{err}");
+        let path = write_config(dir.path(), "client_secret = [\"topsecret\"]\n", 0o600);
+        let err = load_from(Some(&path), &[], &[]).unwrap_err().to_string();
+        assert!(!err.contains("topsecret"), "{err}");
+        let url = [("PUSHBIND_SERVER_URL", "https://svc:hunter2@im.example")];
+        let err = load_from(None, &url, &[]).unwrap_err().to_string();
+        assert!(err.contains("password"), "{err}");
+        assert!(!err.contains("hunter2"), "{err}");
     }
 
     #[test]

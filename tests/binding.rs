@@ -623,3 +623,84 @@ async fn reconcile_repairs_token_and_reports_unmanaged() {
     assert!(!status.unmanaged[0].device_token.contains("LEFTOVER"));
     assert!(status.history.iter().any(|entry| entry.event == "repair"));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn rotation_back_during_call_in_flight_ends_right() {
+    let server = standin().await;
+    let daemon = Daemon::start(&server.url()).await;
+    let mut client = daemon.client().await;
+    client.login("u1", None).await.unwrap();
+    let options = BindOptions {
+        wait: true,
+        ..BindOptions::default()
+    };
+    client
+        .bind_device_token_with("fcm-main", "OLD", &options)
+        .await
+        .unwrap();
+    server.inject(Fault::delay(
+        Route::PutBinding,
+        1,
+        std::time::Duration::from_millis(800),
+    ));
+    client.bind_device_token("fcm-main", "NEW").await.unwrap();
+    daemon
+        .wait_for("the NEW call in flight", |_| {
+            server
+                .calls()
+                .iter()
+                .filter(|call| call.route == Route::PutBinding)
+                .count()
+                >= 1
+        })
+        .await;
+    let view = client.bind_device_token("fcm-main", "OLD").await.unwrap();
+    assert_eq!(
+        view.state,
+        SyncState::Pending,
+        "a call in flight may change the server"
+    );
+    daemon
+        .wait_for("OLD back on the server", |s| {
+            binding(s, "u1", "fcm-main").is_some_and(|b| b.state == SyncState::Synced)
+                && server
+                    .bindings(APP_KEY, "u1")
+                    .iter()
+                    .any(|b| b.device_token == "OLD")
+        })
+        .await;
+    assert_eq!(server.bindings(APP_KEY, "u1").len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn repeated_401_is_retried_not_fatal() {
+    let server = standin().await;
+    let daemon = Daemon::start(&server.url()).await;
+    server.inject(Fault::html(Route::PutBinding, 2, 401));
+    let mut client = daemon.client().await;
+    client.login("u1", None).await.unwrap();
+    client.bind_device_token("fcm-main", "T1").await.unwrap();
+    daemon
+        .wait_for_state("u1", "fcm-main", SyncState::Synced)
+        .await;
+    assert_eq!(server.bindings(APP_KEY, "u1").len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn huge_retry_after_does_not_stop_daemon() {
+    let server = standin().await;
+    let daemon = Daemon::start(&server.url()).await;
+    let fault = Fault::error(Route::PutBinding, 1, 429, "reach_limit", "slow down");
+    server.inject(fault.with_retry_after("9300000000000000000"));
+    let mut client = daemon.client().await;
+    client.login("u1", None).await.unwrap();
+    client.bind_device_token("fcm-main", "T1").await.unwrap();
+    let retrying = daemon
+        .wait_for_state("u1", "fcm-main", SyncState::Retrying)
+        .await;
+    let day_ms = 24 * 3600 * 1000;
+    assert!(retrying.next_retry_at.unwrap() - retrying.updated_at <= day_ms + 1000);
+    let report = client.sync_now(true).await.unwrap();
+    assert_eq!(report.confirmed, 1, "{report:?}");
+    assert_eq!(server.bindings(APP_KEY, "u1").len(), 1);
+}

@@ -552,3 +552,18 @@ async fn status_names_server_failure() {
     assert!(report.error.is_none(), "{report:?}");
     assert!(daemon.status().await.server.problem.is_none());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn idle_connections_cannot_lock_out_new_clients() {
+    let server = standin().await;
+    let daemon = Daemon::start(&server.url()).await;
+    let mut idle = Vec::new();
+    for _ in 0..80 {
+        idle.push(raw_connection(&daemon).await);
+    }
+    let mut client = daemon.client().await;
+    let status = client.status().await.expect("a new client is served");
+    assert!(status.login.is_none());
+    // The oldest idle connection was closed to make room.
+    expect_closed(&mut idle[0]).await;
+}

@@ -89,8 +89,8 @@ impl Client {
     }
 
     fn call<T>(&mut self, call: Call<T>) -> Result<T> {
-        let response: Response = self.exchange(&encode_frame(&call.request)?, self.timeout)?;
-        call.finish(response)
+        let response = self.exchange::<Response>(&encode_frame(&call.request)?, self.timeout);
+        call.finish(response.map_err(|err| call.undecodable(err))?)
     }
 
     /// See [`crate::Client::status`].

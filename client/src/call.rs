@@ -1,6 +1,7 @@
 //! Requests paired with the answer they expect, shared by the async and the
 //! blocking client so that each API method is written once.
 
+use crate::codec::CodecError;
 use crate::error::{Error, Result};
 use crate::protocol::{
     BindingView, ConfigReport, Handshake, LoginReport, LogoutReport, NotifierList,
@@ -16,6 +17,22 @@ pub(crate) struct Call<T> {
 }
 
 impl<T> Call<T> {
+    /// Explains an answer that cannot be decoded, which happens when the
+    /// daemon and the client come from releases that differ without a
+    /// protocol version change. Other errors pass through.
+    pub fn undecodable(&self, err: Error) -> Error {
+        match err {
+            Error::Connection(CodecError::Invalid(reason)) => Error::UnexpectedResponse {
+                expected: self.expected,
+                got: format!(
+                    "an answer this client cannot decode ({reason}); install pushbind and the \
+                     app's pushbind-client from the same release"
+                ),
+            },
+            other => other,
+        }
+    }
+
     /// Turns the daemon's answer into the expected value or an error.
     pub fn finish(&self, response: Response) -> Result<T> {
         match (self.extract)(response) {

@@ -118,7 +118,8 @@ impl Client {
             .await
             .map_err(|_| Error::Timeout(self.timeout))??
             .ok_or(codec::CodecError::Truncated)?;
-        call.finish(decode_payload::<Response>(&payload)?)
+        let response = decode_payload::<Response>(&payload).map_err(Error::from);
+        call.finish(response.map_err(|err| call.undecodable(err))?)
     }
 
     /// Returns the daemon's state: login, bindings, outbox and history.

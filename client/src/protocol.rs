@@ -22,7 +22,9 @@
 //! otherwise the daemon closes it after its answer, and the client reports
 //! both versions. The version changes whenever a message changes in a way an
 //! older peer cannot decode; it is independent of the crate version. The
-//! [`Handshake`] layout itself never changes.
+//! [`Handshake`] layout itself never changes. A field added without a
+//! version change carries `#[serde(default)]`, so that frames from peers
+//! without it still decode.
 //!
 //! # Requests
 //!
@@ -416,6 +418,7 @@ pub struct SyncReport {
     pub pending: u32,
     /// Bindings not in step with the server after the pass, for any reason:
     /// queued, parked, removed by the server, or waiting for login.
+    #[serde(default)]
     pub unsynced: u32,
     /// The reason the pass could not reach the server, if it could not.
     pub error: Option<String>,
@@ -511,6 +514,35 @@ mod tests {
         let frame = encode_frame(&"some_future_code").unwrap();
         let code: ErrorCode = decode_payload(&frame[crate::codec::HEADER_LEN..]).unwrap();
         assert_eq!(code, ErrorCode::Unknown);
+    }
+
+    #[test]
+    fn sync_report_without_unsynced_decodes() {
+        #[derive(Serialize)]
+        struct OlderSyncReport {
+            completed: bool,
+            confirmed: u32,
+            retrying: u32,
+            parked: u32,
+            pending: u32,
+            error: Option<String>,
+        }
+        let older = OlderSyncReport {
+            completed: true,
+            confirmed: 1,
+            retrying: 0,
+            parked: 0,
+            pending: 0,
+            error: None,
+        };
+        let report: SyncReport = round_trip_as(&older);
+        assert_eq!(report.confirmed, 1);
+        assert_eq!(report.unsynced, 0);
+    }
+
+    fn round_trip_as<T: serde::de::DeserializeOwned>(message: &impl Serialize) -> T {
+        let frame = encode_frame(message).unwrap();
+        decode_payload(&frame[crate::codec::HEADER_LEN..]).unwrap()
     }
 
     #[test]

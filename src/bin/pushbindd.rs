@@ -13,6 +13,9 @@ use tracing_subscriber::EnvFilter;
 /// service manager should not answer with a restart.
 const EXIT_CONFIG: u8 = 78;
 
+/// Exit status after an internal failure (EX_SOFTWARE).
+const EXIT_SOFTWARE: u8 = 70;
+
 /// Exit status when another daemon holds the lock (EX_TEMPFAIL).
 const EXIT_ALREADY_RUNNING: u8 = 75;
 
@@ -117,6 +120,7 @@ fn main() -> ExitCode {
                 DaemonError::Config(_) => EXIT_CONFIG,
                 DaemonError::AlreadyRunning { .. } => EXIT_ALREADY_RUNNING,
                 DaemonError::RuntimeDir { .. } => EXIT_CONFIG,
+                DaemonError::WorkerFailed(_) => EXIT_SOFTWARE,
                 _ => 1,
             })
         }

@@ -296,12 +296,16 @@ async fn wait_for(daemon: &Daemon, view: BindingView) -> Reply<BindingView> {
         if let Some(problem) = problem {
             return Ok(with_error(current, problem));
         }
-        if tokio::time::timeout_at(deadline, progress.changed())
-            .await
-            .is_err()
-        {
-            let waited = format!("still queued after waiting {WAIT_LIMIT:?}");
-            return Ok(with_error(current, waited));
+        match tokio::time::timeout_at(deadline, progress.changed()).await {
+            Ok(Ok(())) => {}
+            Ok(Err(_)) => {
+                let stopped = "the sync worker has stopped; pushbindd is shutting down".to_owned();
+                return Ok(with_error(current, stopped));
+            }
+            Err(_) => {
+                let waited = format!("still queued after waiting {WAIT_LIMIT:?}");
+                return Ok(with_error(current, waited));
+            }
         }
         passes += 1;
     }

@@ -48,6 +48,10 @@ pub enum DaemonError {
     },
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error(
+        "the sync worker failed ({0}); pushbindd stopped so that a service manager restarts it"
+    )]
+    WorkerFailed(String),
 }
 
 /// Everything [`run`] needs.
@@ -115,10 +119,12 @@ pub async fn run(
         sync,
         device_id,
     });
-    let connections = server::serve(listener, daemon.clone(), shutdown, stop_rx).await;
+    let (worker_done, worker_failure) = watch_worker(worker);
+    let stop = stop_signal(shutdown, worker_failure.clone());
+    let connections = server::serve(listener, daemon.clone(), stop, stop_rx).await;
     tracing::info!("stopping");
     let _ = stop_tx.send(true);
-    if tokio::time::timeout(WORKER_STOP_TIMEOUT, worker)
+    if tokio::time::timeout(WORKER_STOP_TIMEOUT, worker_done)
         .await
         .is_err()
     {
@@ -131,7 +137,43 @@ pub async fn run(
     drop(data_lock);
     drop(lock);
     tracing::info!("stopped");
-    Ok(())
+    let failure = worker_failure.borrow().clone();
+    match failure {
+        Some(reason) => Err(DaemonError::WorkerFailed(reason)),
+        None => Ok(()),
+    }
+}
+
+/// Watches the worker task. Returns a task that ends with the worker, and a
+/// receiver that holds the reason if the worker panicked.
+fn watch_worker(
+    worker: tokio::task::JoinHandle<()>,
+) -> (tokio::task::JoinHandle<()>, watch::Receiver<Option<String>>) {
+    let (failed, failure) = watch::channel(None);
+    let monitor = tokio::spawn(async move {
+        if let Err(err) = worker.await {
+            tracing::error!(error = %err, "sync worker failed; stopping pushbindd");
+            let _ = failed.send(Some(err.to_string()));
+        }
+    });
+    (monitor, failure)
+}
+
+/// Completes when `shutdown` does or the worker fails, whichever is first.
+async fn stop_signal(
+    shutdown: impl Future<Output = ()>,
+    mut failure: watch::Receiver<Option<String>>,
+) {
+    let failed = async {
+        // An error means the worker ended without failing: wait for shutdown.
+        if failure.wait_for(Option::is_some).await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    tokio::select! {
+        _ = shutdown => {}
+        _ = failed => {}
+    }
 }
 
 async fn build_client(

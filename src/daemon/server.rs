@@ -1,8 +1,10 @@
 //! The local API server: accepts connections, checks each peer's uid, runs
 //! the handshake and answers requests one at a time per connection.
 
+use std::collections::HashMap;
 use std::future::Future;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use interprocess::local_socket::tokio::{Listener, Stream};
@@ -16,13 +18,58 @@ use pushbind_client::paths::current_uid;
 use pushbind_client::protocol::{
     ErrorCode, ErrorReply, FRAME_TIMEOUT, Handshake, PROTOCOL_VERSION, Request, Response,
 };
-use tokio::sync::{Semaphore, watch};
+use tokio::sync::{Notify, watch};
 use tokio::task::JoinSet;
+use tokio::time::Instant;
 
 use super::{Daemon, handlers};
 
-/// Connections served at once; more are closed right after `accept`.
+/// Connections served at once. A new connection beyond this closes the
+/// connection that has been idle longest, so idle clients cannot lock out
+/// others; when every connection is busy, the new one is closed.
 const MAX_CONNECTIONS: usize = 64;
+
+/// The idle connections, each with the time it became idle and the signal
+/// that closes it.
+#[derive(Default)]
+struct IdleConnections {
+    next_id: AtomicU64,
+    idle: Mutex<HashMap<u64, (Instant, Arc<Notify>)>>,
+}
+
+impl IdleConnections {
+    fn register(&self) -> (u64, Arc<Notify>) {
+        (
+            self.next_id.fetch_add(1, Ordering::Relaxed),
+            Arc::new(Notify::new()),
+        )
+    }
+
+    fn set_idle(&self, id: u64, close: &Arc<Notify>) {
+        let mut idle = self.idle.lock().expect("idle connections lock");
+        idle.insert(id, (Instant::now(), close.clone()));
+    }
+
+    fn remove(&self, id: u64) {
+        self.idle.lock().expect("idle connections lock").remove(&id);
+    }
+
+    /// Closes the connection idle longest; returns `false` when none is idle.
+    fn close_oldest(&self) -> bool {
+        let mut idle = self.idle.lock().expect("idle connections lock");
+        let oldest = idle
+            .iter()
+            .min_by_key(|(_, (since, _))| *since)
+            .map(|(id, _)| *id);
+        match oldest.and_then(|id| idle.remove(&id)) {
+            Some((_, close)) => {
+                close.notify_one();
+                true
+            }
+            None => false,
+        }
+    }
+}
 
 /// Pause after a failed `accept`, such as one out of file descriptors, so a
 /// persistent failure does not spin.
@@ -37,22 +84,24 @@ pub(super) async fn serve(
     stop: watch::Receiver<bool>,
 ) -> JoinSet<()> {
     let mut connections = JoinSet::new();
-    let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    let idle = Arc::new(IdleConnections::default());
     tokio::pin!(shutdown);
     loop {
         tokio::select! {
             _ = &mut shutdown => break,
             accepted = listener.accept() => match accepted {
                 Ok(stream) => {
-                    let Ok(slot) = slots.clone().try_acquire_owned() else {
-                        tracing::warn!(limit = MAX_CONNECTIONS, "too many connections; closing a new one");
+                    if connections.len() >= MAX_CONNECTIONS && !idle.close_oldest() {
+                        tracing::warn!(limit = MAX_CONNECTIONS, "too many busy connections; closing a new one");
                         continue;
-                    };
+                    }
                     let daemon = daemon.clone();
                     let stop = stop.clone();
+                    let idle = idle.clone();
                     connections.spawn(async move {
-                        serve_connection(stream, daemon, stop).await;
-                        drop(slot);
+                        let (id, close) = idle.register();
+                        serve_connection(stream, daemon, stop, &idle, id, &close).await;
+                        idle.remove(id);
                     });
                 }
                 Err(err) => {
@@ -78,6 +127,9 @@ async fn serve_connection(
     mut stream: Stream,
     daemon: Arc<Daemon>,
     mut stop: watch::Receiver<bool>,
+    idle: &IdleConnections,
+    id: u64,
+    close: &Arc<Notify>,
 ) {
     if !peer_is_owner(&stream) {
         return;
@@ -91,10 +143,16 @@ async fn serve_connection(
     };
     tracing::debug!(%agent, "client connected");
     loop {
+        idle.set_idle(id, close);
         let first = tokio::select! {
             _ = stop.changed() => return,
+            _ = close.notified() => {
+                tracing::info!(%agent, "closing the connection idle longest to serve a new one");
+                return;
+            }
             first = read_frame_start_async(&mut stream) => first,
         };
+        idle.remove(id);
         let first = match first {
             Ok(Some(first)) => first,
             Ok(None) => return,

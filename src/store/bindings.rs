@@ -128,9 +128,14 @@ pub(super) fn enqueue(
 }
 
 /// Sets what the server should hold for (user, certificate) and queues the
-/// server call that gets it there, replacing an unsent older call. Returns
-/// whether anything changed; a repeat of the current request changes
-/// nothing and queues no call.
+/// server call that gets it there, replacing an older call. Returns whether
+/// anything changed: a repeat of the current request changes nothing and
+/// queues no call, unless the binding is parked or was removed by the
+/// server, when the repeat is the app's request to try again.
+///
+/// The confirmed token decides that no call is needed only while no call is
+/// queued or in flight, because such a call may change the server's state
+/// after the confirmation was recorded.
 pub(super) fn set_desired(
     tx: &Transaction,
     user_id: &str,
@@ -142,17 +147,23 @@ pub(super) fn set_desired(
     let row = load_row(tx, user_id, notifier_name)?;
     if let Some(row) = &row {
         let repeat = row.desired_token.as_deref() == desired;
-        if repeat && row.state != SyncState::RemovedByServer {
+        let retry = matches!(row.state, SyncState::RemovedByServer | SyncState::Parked);
+        if repeat && !retry {
             return Ok(false);
         }
     }
+    let calls_outstanding = tx.execute(
+        "DELETE FROM outbox WHERE user_id = ?1 AND notifier_name = ?2 AND parked = 0",
+        params![user_id, notifier_name],
+    )? > 0;
     tx.execute(
         "DELETE FROM outbox WHERE user_id = ?1 AND notifier_name = ?2",
         params![user_id, notifier_name],
     )?;
-    let on_server = row
-        .as_ref()
-        .is_some_and(|row| row.confirmed_at.is_some() && row.confirmed_token.as_deref() == desired);
+    let on_server = !calls_outstanding
+        && row.as_ref().is_some_and(|row| {
+            row.confirmed_at.is_some() && row.confirmed_token.as_deref() == desired
+        });
     let state = if on_server {
         SyncState::Synced
     } else {

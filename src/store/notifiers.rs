@@ -106,6 +106,8 @@ fn flag_bindings(
                 warning.as_deref().unwrap_or_default(),
                 now,
             )?;
+        } else {
+            resume_parked(tx, &user_id, &name, now)?;
         }
     }
     Ok(())
@@ -119,7 +121,7 @@ fn park_unsent(
     now: UnixMillis,
 ) -> Result<(), StoreError> {
     let parked = tx.execute(
-        "UPDATE outbox SET parked = 1, last_error = ?3
+        "UPDATE outbox SET parked = 1, park_reason = 'unknown_notifier', last_error = ?3
          WHERE user_id = ?1 AND notifier_name = ?2 AND parked = 0 AND device_token != ''",
         params![user_id, name, reason],
     )?;
@@ -130,6 +132,31 @@ fn park_unsent(
             params![user_id, name, state_name(SyncState::Parked), reason, now],
         )?;
         history::append(tx, "parked", Some(user_id), Some(name), reason, now)?;
+    }
+    Ok(())
+}
+
+/// Queues again the calls parked because their certificate was missing from
+/// the list, now that it is listed.
+fn resume_parked(
+    tx: &Transaction,
+    user_id: &str,
+    name: &str,
+    now: UnixMillis,
+) -> Result<(), StoreError> {
+    let resumed = tx.execute(
+        "UPDATE outbox SET parked = 0, park_reason = NULL, last_error = NULL, next_attempt_at = ?3
+         WHERE user_id = ?1 AND notifier_name = ?2 AND park_reason = 'unknown_notifier'",
+        params![user_id, name, now],
+    )?;
+    if resumed > 0 {
+        tx.execute(
+            "UPDATE bindings SET state = ?3, last_error = NULL, updated_at = ?4
+             WHERE user_id = ?1 AND notifier_name = ?2",
+            params![user_id, name, state_name(SyncState::Pending), now],
+        )?;
+        let detail = "certificate is listed again";
+        history::append(tx, "resumed", Some(user_id), Some(name), detail, now)?;
     }
     Ok(())
 }
@@ -346,6 +373,26 @@ mod tests {
             check_env(ApnsEnvironment::Development),
             NotifierCheck::Known
         );
+    }
+
+    #[test]
+    fn call_parked_for_missing_certificate_resumes_when_listed() {
+        use crate::store::bindings::{BindInput, bind, login};
+        use crate::store::outbox::next_due;
+        let (_dir, mut conn) = open_temp();
+        let tx = conn.transaction().unwrap();
+        login(&tx, "u1", None, 0).unwrap();
+        let input = BindInput {
+            notifier_name: "fcm".into(),
+            device_token: "T1".into(),
+            apns_environment: None,
+        };
+        bind(&tx, &input, 0).unwrap();
+        replace(&tx, &[record("other", "ANDROID", "PRODUCTION")], 1).unwrap();
+        assert!(next_due(&tx, 2).unwrap().is_none(), "parked while unknown");
+        replace(&tx, &[record("fcm", "ANDROID", "PRODUCTION")], 3).unwrap();
+        let due = next_due(&tx, 4).unwrap().unwrap();
+        assert_eq!(due.device_token, "T1");
     }
 
     #[test]

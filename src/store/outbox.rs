@@ -96,6 +96,12 @@ pub fn record(
                 params![item.id, next_attempt_at, error],
             )?;
             set_state(tx, item, SyncState::Pending, Some(error), now)?;
+            // The server may have applied the call before the failure, so
+            // what it holds is unknown until a later call or comparison.
+            tx.execute(
+                "UPDATE bindings SET confirmed_at = NULL WHERE user_id = ?1 AND notifier_name = ?2",
+                params![item.user_id, item.notifier_name],
+            )?;
             let detail = format!("attempt {} failed: {error}", item.attempts + 1);
             history::append(
                 tx,
@@ -161,10 +167,22 @@ fn record_applied(
             now,
         );
     }
+    let sent_desired = row.desired_token.as_deref().unwrap_or("") == item.device_token;
     let (state, error) = if still_queued {
         (SyncState::Pending, None)
     } else if row.desired_token.as_deref() == on_server {
         (SyncState::Synced, None)
+    } else if !sent_desired {
+        // The binding changed while this call was in flight, and no call
+        // for the new value is queued: queue one.
+        enqueue(
+            tx,
+            &item.user_id,
+            &item.notifier_name,
+            row.desired_token.as_deref().unwrap_or(""),
+            now,
+        )?;
+        (SyncState::Pending, None)
     } else {
         let error = "the server answered success but does not hold the requested binding";
         (SyncState::Parked, Some(error))
@@ -418,6 +436,68 @@ mod tests {
         assert_eq!(view.state, SyncState::Synced);
         assert_eq!(view.confirmed_at, Some(3));
         assert!(next_due(&tx, 10).unwrap().is_none());
+    }
+
+    fn bind_token(tx: &Transaction, token: &str, now: UnixMillis) {
+        let input = BindInput {
+            notifier_name: "fcm".into(),
+            device_token: token.into(),
+            apns_environment: None,
+        };
+        bind(tx, &input, now).unwrap();
+    }
+
+    #[test]
+    fn rebind_to_confirmed_token_during_call_is_sent() {
+        let (_dir, mut conn) = open_temp();
+        let tx = conn.transaction().unwrap();
+        let first = setup(&tx);
+        record(&tx, &first, &applied("T1"), 3).unwrap();
+        bind_token(&tx, "T2", 4);
+        let in_flight = next_due(&tx, 4).unwrap().unwrap();
+        // Back to the confirmed token while the T2 call is in flight.
+        bind_token(&tx, "T1", 5);
+        record(&tx, &in_flight, &applied("T2"), 6).unwrap();
+        let view = binding_view(&tx, "u1", "fcm").unwrap();
+        assert_eq!(view.state, SyncState::Pending);
+        assert_eq!(next_due(&tx, 7).unwrap().unwrap().device_token, "T1");
+    }
+
+    #[test]
+    fn rebind_after_failed_call_is_sent() {
+        let (_dir, mut conn) = open_temp();
+        let tx = conn.transaction().unwrap();
+        let first = setup(&tx);
+        record(&tx, &first, &applied("T1"), 3).unwrap();
+        bind_token(&tx, "T2", 4);
+        let failed = next_due(&tx, 4).unwrap().unwrap();
+        let retry = Attempt::Retry {
+            error: "timed out".into(),
+            next_attempt_at: 100,
+        };
+        record(&tx, &failed, &retry, 5).unwrap();
+        // The server may hold T2 now, so T1 must be sent again.
+        bind_token(&tx, "T1", 6);
+        assert_eq!(next_due(&tx, 7).unwrap().unwrap().device_token, "T1");
+    }
+
+    #[test]
+    fn repeat_bind_retries_parked_call() {
+        let (_dir, mut conn) = open_temp();
+        let tx = conn.transaction().unwrap();
+        let item = setup(&tx);
+        record(
+            &tx,
+            &item,
+            &Attempt::Park {
+                error: "bad".into(),
+            },
+            3,
+        )
+        .unwrap();
+        assert!(next_due(&tx, 4).unwrap().is_none());
+        bind_token(&tx, "T1", 5);
+        assert_eq!(next_due(&tx, 6).unwrap().unwrap().device_token, "T1");
     }
 
     #[test]

@@ -114,6 +114,11 @@ const MIGRATIONS: &[&str] = &[
         detail TEXT NOT NULL
     );
     ",
+    // Version 2: why a call is parked, so that calls parked for a
+    // certificate missing from the list resume when it appears.
+    "
+    ALTER TABLE outbox ADD COLUMN park_reason TEXT;
+    ",
 ];
 
 /// Applies every migration newer than the database's version.

@@ -6,6 +6,10 @@ use std::time::Duration;
 
 use super::failure::FailureKind;
 
+/// Longest `Retry-After` honoured; a server asking for more is retried after
+/// this long.
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(24 * 3600);
+
 /// The delay before attempt `attempt + 1`, after `attempt` failed attempts
 /// (`attempt >= 1`).
 ///
@@ -26,7 +30,10 @@ pub fn retry_delay(
         return max / 2 + uniform(max / 2);
     }
     match retry_after {
-        Some(after) => after + uniform(ceiling.min(after.max(initial))),
+        Some(after) => {
+            let after = after.min(MAX_RETRY_AFTER);
+            after + uniform(ceiling.min(after.max(initial)))
+        }
         None => uniform(ceiling),
     }
 }
@@ -81,6 +88,14 @@ mod tests {
             assert!(delay >= SECOND * 2);
             assert!(delay <= SECOND * 4);
         }
+    }
+
+    #[test]
+    fn huge_retry_after_is_capped() {
+        let huge = Duration::from_secs(9_300_000_000_000_000_000);
+        let delay = retry_delay(1, FailureKind::RateLimited, Some(huge), SECOND, SECOND * 60);
+        assert!(delay <= MAX_RETRY_AFTER + SECOND * 60);
+        assert!(tokio::time::Instant::now().checked_add(delay).is_some());
     }
 
     #[test]

@@ -22,7 +22,8 @@ use super::failure::{ApiError, FailureKind, classify, parse_retry_after};
 use crate::config::{AppRef, Auth, ServerConfig};
 use crate::store::notifiers::NotifierRecord;
 
-/// Minimum time between two token requests.
+/// Minimum time between two token requests. After failed requests the
+/// minimum doubles with each failure, up to 128 times this.
 pub const MIN_TOKEN_INTERVAL: Duration = Duration::from_secs(5);
 
 /// Largest response body read, in bytes; larger bodies are an error.
@@ -47,6 +48,9 @@ struct CachedToken {
 struct TokenState {
     cached: Option<CachedToken>,
     last_request: Option<Instant>,
+    /// Token requests that failed in a row; each doubles the wait before
+    /// the next one.
+    failures: u32,
     /// The reason the credentials or the bearer token cannot be used.
     rejected: Option<ApiError>,
 }
@@ -168,13 +172,16 @@ impl ImClient {
         match self.send(method.clone(), path, body, Some(&token)).await {
             Err(err) if err.kind == FailureKind::Unauthorized => {
                 let token = self.after_unauthorized(&token).await?;
-                let retried = self.send(method, path, body, Some(&token)).await;
-                if let Err(err) = &retried
-                    && err.kind == FailureKind::Unauthorized
-                {
-                    self.reject(err.clone()).await;
+                match self.send(method, path, body, Some(&token)).await {
+                    // A fresh token rejected at once points at the server or
+                    // a proxy, not at the credentials: retry with back-off.
+                    Err(mut err) if err.kind == FailureKind::Unauthorized => {
+                        err.kind = FailureKind::Transient;
+                        err.message = format!("{} (even with a new app token)", err.message);
+                        Err(err)
+                    }
+                    other => other,
                 }
-                retried
             }
             other => other,
         }
@@ -204,6 +211,7 @@ impl ImClient {
     }
 
     async fn reject(&self, err: ApiError) {
+        tracing::warn!(error = %err, "server calls stopped until the credentials change");
         let mut state = self.token.lock().await;
         state.cached = None;
         state.rejected = Some(err);
@@ -229,7 +237,7 @@ impl ImClient {
             return Ok(cached.value.clone());
         }
         if let Some(last) = state.last_request {
-            let next = last + MIN_TOKEN_INTERVAL;
+            let next = last + MIN_TOKEN_INTERVAL * 2u32.pow(state.failures.min(7));
             if now < next {
                 let mut err = ApiError::new(
                     FailureKind::Transient,
@@ -248,6 +256,7 @@ impl ImClient {
         let envelope = match self.send(Method::POST, "token", Some(&body), None).await {
             Ok(envelope) => envelope,
             Err(mut err) => {
+                state.failures = state.failures.saturating_add(1);
                 if matches!(
                     err.kind,
                     FailureKind::CredentialsRejected | FailureKind::Rejected
@@ -265,6 +274,7 @@ impl ImClient {
         let token = parse_token(&envelope)?;
         let value = token.value.clone();
         state.cached = Some(token);
+        state.failures = 0;
         Ok(value)
     }
 
@@ -454,7 +464,10 @@ fn parse_token(envelope: &Value) -> Result<CachedToken, ApiError> {
     };
     let refresh_at = match expires_in {
         Some(seconds) if seconds > 0 => {
-            let lifetime = Duration::from_secs(seconds as u64);
+            // Longer lifetimes are cut to 30 days, so that no value from the
+            // server can overflow the clock arithmetic.
+            let lifetime =
+                Duration::from_secs(seconds as u64).min(Duration::from_secs(30 * 86_400));
             // Refresh at 90 % of the lifetime, at most an hour early.
             let early = (lifetime / 10).min(Duration::from_secs(3600));
             Some(Instant::now() + lifetime - early)
@@ -586,6 +599,8 @@ mod tests {
                 .is_some()
         );
         assert!(parse_token(&json!({"expires_in": 5})).is_err());
+        let huge = json!({"access_token": "t", "expires_in": i64::MAX});
+        assert!(parse_token(&huge).unwrap().refresh_at.is_some());
     }
 
     #[test]
