@@ -1,5 +1,5 @@
-//! The real daemon against the stand-in server: each test checks what the
-//! server holds afterwards, and how many calls it took.
+//! The real daemon against the stand-in server: each test checks the server's
+//! bindings afterwards, and how many calls it took.
 
 mod common;
 

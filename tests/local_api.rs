@@ -1,4 +1,4 @@
-//! The local socket as an attacker or a buggy app sees it: malformed frames,
+//! The local socket under input from an attacker or a buggy app: malformed frames,
 //! wrong versions, other users, many writers at once. The daemon must answer
 //! or close the one connection, and keep serving everyone else.
 
@@ -17,7 +17,7 @@ use pushbind_standin::NotifierSeed;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::UnixStream;
 
-/// A raw connection that has completed the handshake.
+/// Opens a raw connection and completes the handshake.
 async fn raw_connection(daemon: &Daemon) -> UnixStream {
     let mut stream = UnixStream::connect(&daemon.socket).await.unwrap();
     stream

@@ -334,9 +334,18 @@ pub fn login(
     history::append(tx, "login", Some(user_id), None, "", now)?;
     let previous_user = unbind_other_users(tx, user_id, now)?.or(before.filter(|u| u != user_id));
     let mut queued = Vec::new();
-    for (notifier_name, token, environment) in stored_tokens(tx)? {
-        if set_desired(tx, user_id, &notifier_name, Some(&token), environment, now)? {
-            queued.push(status::binding_view(tx, user_id, &notifier_name)?);
+    for token in stored_tokens(tx)? {
+        let name = &token.notifier_name;
+        let environment = token.apns_environment;
+        if set_desired(
+            tx,
+            user_id,
+            name,
+            Some(&token.device_token),
+            environment,
+            now,
+        )? {
+            queued.push(status::binding_view(tx, user_id, name)?);
         }
     }
     Ok(LoginChange {
@@ -368,11 +377,19 @@ fn unbind_other_users(
     Ok(others.into_iter().next().map(|(user, _)| user))
 }
 
-fn stored_tokens(
-    tx: &Transaction,
-) -> Result<Vec<(String, String, Option<ApnsEnvironment>)>, StoreError> {
-    let mut stmt = tx.prepare(
-        "SELECT notifier_name, device_token, apns_environment FROM tokens ORDER BY notifier_name",
+/// One row of the `tokens` table.
+pub(super) struct StoredToken {
+    pub notifier_name: String,
+    pub device_token: String,
+    pub apns_environment: Option<ApnsEnvironment>,
+    pub updated_at: UnixMillis,
+}
+
+/// Every token the app supplied, by certificate name.
+pub(super) fn stored_tokens(conn: &rusqlite::Connection) -> Result<Vec<StoredToken>, StoreError> {
+    let mut stmt = conn.prepare(
+        "SELECT notifier_name, device_token, apns_environment, updated_at FROM tokens
+         ORDER BY notifier_name",
     )?;
     let rows = stmt
         .query_map([], |row| {
@@ -380,12 +397,18 @@ fn stored_tokens(
                 row.get::<_, String>(0)?,
                 row.get::<_, String>(1)?,
                 row.get::<_, Option<String>>(2)?,
+                row.get::<_, i64>(3)?,
             ))
         })?
         .collect::<Result<Vec<_>, _>>()?;
     rows.into_iter()
-        .map(|(name, token, environment)| {
-            Ok((name, token, status::parse_environment(environment)?))
+        .map(|(notifier_name, device_token, environment, updated_at)| {
+            Ok(StoredToken {
+                notifier_name,
+                device_token,
+                apns_environment: status::parse_environment(environment)?,
+                updated_at,
+            })
         })
         .collect()
 }

@@ -67,7 +67,7 @@ fn finish_view(
     Ok(view)
 }
 
-/// The view of one binding.
+/// Returns the view of one binding.
 pub fn binding_view(
     conn: &Connection,
     user_id: &str,
@@ -84,7 +84,7 @@ pub fn binding_view(
     }
 }
 
-/// Every binding, the logged-in user's first.
+/// Returns every binding, the logged-in user's first.
 pub fn bindings(conn: &Connection) -> Result<Vec<BindingView>, StoreError> {
     let sql = format!(
         "{BINDING_QUERY} ORDER BY b.user_id != coalesce((SELECT user_id FROM login), ''),
@@ -97,7 +97,7 @@ pub fn bindings(conn: &Connection) -> Result<Vec<BindingView>, StoreError> {
     rows.into_iter().map(finish_view).collect()
 }
 
-/// The view of a token kept while nobody is logged in.
+/// Builds the view of a token kept while no user is logged in.
 pub fn waiting_for_login_view(input: &BindInput, now: UnixMillis) -> BindingView {
     BindingView {
         user_id: String::new(),
@@ -116,7 +116,7 @@ pub fn waiting_for_login_view(input: &BindInput, now: UnixMillis) -> BindingView
     }
 }
 
-/// The view of a binding that does not exist: removed, or never made.
+/// Builds the view of a binding that does not exist: removed, or never made.
 pub fn absent_view(
     user_id: &str,
     notifier_name: &str,
@@ -140,7 +140,7 @@ pub fn absent_view(
     }
 }
 
-/// The logged-in user.
+/// Returns the logged-in user.
 pub fn login_info(conn: &Connection) -> Result<Option<LoginInfo>, StoreError> {
     Ok(conn
         .query_row(
@@ -157,32 +157,19 @@ pub fn login_info(conn: &Connection) -> Result<Option<LoginInfo>, StoreError> {
         .optional()?)
 }
 
-/// The tokens the app supplied.
+/// Returns the tokens the app supplied, as fingerprints.
 pub fn tokens(conn: &Connection) -> Result<Vec<TokenView>, StoreError> {
-    let mut stmt = conn.prepare(
-        "SELECT notifier_name, device_token, apns_environment, updated_at FROM tokens
-         ORDER BY notifier_name",
-    )?;
-    let rows = stmt
-        .query_map([], |row| {
-            Ok((
-                row.get::<_, String>(0)?,
-                row.get::<_, String>(1)?,
-                row.get::<_, Option<String>>(2)?,
-                row.get::<_, i64>(3)?,
-            ))
-        })?
-        .collect::<Result<Vec<_>, _>>()?;
-    rows.into_iter()
-        .map(|(notifier_name, token, environment, updated_at)| {
-            Ok(TokenView {
-                notifier_name,
-                device_token: fingerprint(&token),
-                apns_environment: parse_environment(environment)?,
-                updated_at,
-            })
+    let tokens = super::bindings::stored_tokens(conn)?;
+    let views = tokens
+        .into_iter()
+        .map(|token| TokenView {
+            notifier_name: token.notifier_name,
+            device_token: fingerprint(&token.device_token),
+            apns_environment: token.apns_environment,
+            updated_at: token.updated_at,
         })
-        .collect()
+        .collect();
+    Ok(views)
 }
 
 /// Counts of queued server calls.

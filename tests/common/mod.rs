@@ -19,7 +19,7 @@ pub const CLIENT_SECRET: &str = "client-secret-value";
 /// How long a test waits for the daemon to reach a state.
 pub const DEADLINE: Duration = Duration::from_secs(20);
 
-/// The stand-in server with one app, users `u1` to `u3` and the
+/// Starts the stand-in server with one app, users `u1` to `u3` and the
 /// certificates `fcm-main` (FCM), `prod-apns` (APNs, production) and
 /// `dev-apns` (APNs, development).
 pub async fn standin() -> RunningStandin {
@@ -72,7 +72,7 @@ pub fn write_config(dir: &Path, server_url: &str, extra: &str) -> PathBuf {
 
 impl Daemon {
     /// Starts a daemon for the stand-in at `server_url` and waits until it
-    /// answers.
+    /// replies.
     pub async fn start(server_url: &str) -> Self {
         Self::start_with(server_url, "").await
     }
@@ -87,7 +87,7 @@ impl Daemon {
         Self::prepare(server_url, edit).launch().await
     }
 
-    /// Starts this prepared daemon and waits until it answers.
+    /// Starts this prepared daemon and waits until it replies.
     pub async fn launch(mut self) -> Self {
         self.spawn();
         self.wait_ready().await;
@@ -111,7 +111,7 @@ impl Daemon {
         }
     }
 
-    /// The command that starts this daemon.
+    /// Builds the command that starts this daemon.
     pub fn command(&self) -> Command {
         let mut command = Command::new(env!("CARGO_BIN_EXE_pushbindd"));
         command
@@ -127,7 +127,7 @@ impl Daemon {
         command
     }
 
-    /// The daemon's log file.
+    /// Returns the path of the daemon's log file.
     pub fn log_path(&self) -> PathBuf {
         self.dir.join("pushbindd.log")
     }
@@ -162,7 +162,7 @@ impl Daemon {
         self.child = Some(child);
     }
 
-    /// Polls until the daemon answers `status`, or fails with its log.
+    /// Polls until the daemon replies to `status`, or fails with its log.
     pub async fn wait_ready(&mut self) {
         let deadline = Instant::now() + DEADLINE;
         loop {
@@ -207,7 +207,7 @@ impl Daemon {
         child.wait().unwrap();
     }
 
-    /// Whether the daemon process is still running.
+    /// Returns whether the daemon process is still running.
     pub fn is_running(&mut self) -> bool {
         self.child
             .as_mut()
@@ -293,7 +293,7 @@ pub fn binding<'a>(
         .find(|b| b.user_id == user && b.notifier_name == notifier)
 }
 
-/// The server's bindings of `user` as (device, notifier, token).
+/// Returns the server's bindings of `user` as (device, notifier, token).
 pub fn server_bindings(standin: &Standin, user: &str) -> Vec<(String, String, String)> {
     standin
         .bindings(APP_KEY, user)
@@ -308,7 +308,7 @@ pub fn server_bindings(standin: &Standin, user: &str) -> Vec<(String, String, St
         .collect()
 }
 
-/// The daemon's error code from a failed call.
+/// Returns the daemon's error code from a failed call.
 pub fn code(err: &Error) -> pushbind_client::ErrorCode {
     err.code()
         .unwrap_or_else(|| panic!("expected a daemon error, got {err}"))
