@@ -567,3 +567,12 @@ async fn idle_connections_cannot_lock_out_new_clients() {
     // The oldest idle connection was closed to make room.
     expect_closed(&mut idle[0]).await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sigint_stops_cleanly() {
+    let server = standin().await;
+    let mut daemon = Daemon::start(&server.url()).await;
+    let status = daemon.stop_with(libc::SIGINT);
+    assert!(status.success(), "{status}");
+    assert!(!daemon.socket.exists());
+}

@@ -195,8 +195,13 @@ impl Daemon {
 
     /// Sends SIGTERM and returns the exit status.
     pub fn stop(&mut self) -> ExitStatus {
+        self.stop_with(libc::SIGTERM)
+    }
+
+    /// Sends `signal_number` and returns the exit status.
+    pub fn stop_with(&mut self, signal_number: i32) -> ExitStatus {
         let mut child = self.child.take().expect("daemon running");
-        signal(&child, libc::SIGTERM);
+        signal(&child, signal_number);
         child.wait().unwrap()
     }
 
