@@ -212,36 +212,13 @@ async fn bind(daemon: &Daemon, input: BindInput, wait: bool) -> Reply<BindingVie
         })
         .await
         .map_err(internal)?;
-    let view = match (check, view) {
-        (NotifierCheck::Unknown { known, .. }, _) => {
-            let message = notifiers::unknown_message(&input.notifier_name, &known);
-            return Err(ErrorReply::new(ErrorCode::UnknownNotifier, message));
-        }
-        (NotifierCheck::EnvironmentMismatch { certificate }, _) => {
-            let app = input
-                .apns_environment
-                .map(|e| e.as_str())
-                .unwrap_or_default();
-            let message = format!(
-                "the app reports APNs environment {app} but certificate {:?} is for {certificate}; bind with the certificate of the app's environment",
-                input.notifier_name
-            );
-            return Err(ErrorReply::new(ErrorCode::EnvironmentMismatch, message));
-        }
-        (NotifierCheck::NotApns { provider }, _) => {
-            let message = format!(
-                "invalid apns_environment: certificate {:?} is a {provider} certificate, and an APNs environment applies to APNS certificates only; leave it out",
-                input.notifier_name
-            );
-            return Err(ErrorReply::new(ErrorCode::InvalidArgument, message));
-        }
-        (NotifierCheck::Unverified, Some(view)) => {
-            daemon.sync.notifiers_stale();
-            view
-        }
-        (_, Some(view)) => view,
-        (_, None) => return Err(ErrorReply::new(ErrorCode::Internal, "bind was not stored")),
-    };
+    if let Some(reply) = check_error(&check, &input) {
+        return Err(reply);
+    }
+    let view = view.ok_or_else(|| ErrorReply::new(ErrorCode::Internal, "bind was not stored"))?;
+    if check == NotifierCheck::Unverified {
+        daemon.sync.notifiers_stale();
+    }
     tracing::info!(
         user = %view.user_id,
         notifier = %view.notifier_name,
@@ -254,6 +231,37 @@ async fn bind(daemon: &Daemon, input: BindInput, wait: bool) -> Reply<BindingVie
         return wait_for(daemon, view).await;
     }
     Ok(view)
+}
+
+/// The error reply for a bind whose certificate check failed, if it did.
+fn check_error(check: &NotifierCheck, input: &BindInput) -> Option<ErrorReply> {
+    let name = &input.notifier_name;
+    let reply = match check {
+        NotifierCheck::Known | NotifierCheck::Unverified => return None,
+        NotifierCheck::Unknown { known, .. } => ErrorReply::new(
+            ErrorCode::UnknownNotifier,
+            notifiers::unknown_message(name, known),
+        ),
+        NotifierCheck::EnvironmentMismatch { certificate } => {
+            let app = input
+                .apns_environment
+                .map(|e| e.as_str())
+                .unwrap_or_default();
+            let message = format!(
+                "the app reports APNs environment {app} but certificate {name:?} is for \
+                 {certificate}; bind with the certificate of the app's environment"
+            );
+            ErrorReply::new(ErrorCode::EnvironmentMismatch, message)
+        }
+        NotifierCheck::NotApns { provider } => {
+            let message = format!(
+                "invalid apns_environment: certificate {name:?} is a {provider} certificate, and \
+                 an APNs environment applies to APNS certificates only; leave it out"
+            );
+            ErrorReply::new(ErrorCode::InvalidArgument, message)
+        }
+    };
+    Some(reply)
 }
 
 async fn unbind(daemon: &Daemon, notifier_name: String, wait: bool) -> Reply<BindingView> {

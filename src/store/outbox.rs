@@ -326,49 +326,62 @@ fn reconcile_one(
         confirm(tx, row, on_server, now)?;
         return set_state(tx, &item, SyncState::Synced, None, now);
     }
-    let confirmed_present = row.confirmed_at.is_some() && row.confirmed_token.is_some();
     if row.state == SyncState::RemovedByServer && on_server.is_none() {
         return Ok(());
     }
+    let confirmed_present = row.confirmed_at.is_some() && row.confirmed_token.is_some();
     if on_server.is_none() && confirmed_present && row.confirmed_token.as_deref() == desired {
-        confirm(tx, row, None, now)?;
-        set_state(tx, &item, SyncState::RemovedByServer, None, now)?;
-        tx.execute(
-            "UPDATE bindings SET warning = ?3 WHERE user_id = ?1 AND notifier_name = ?2",
-            params![
-                row.user_id,
-                row.notifier_name,
-                "the server removed this binding, usually because the push vendor rejected \
-                 the token; the app should supply a fresh token"
-            ],
-        )?;
-        history::append(
-            tx,
-            "removed_by_server",
-            Some(&row.user_id),
-            Some(&row.notifier_name),
-            "",
-            now,
-        )?;
+        mark_removed_by_server(tx, row, &item, now)?;
         change.removed_by_server.push(row.notifier_name.clone());
         return Ok(());
     }
     if row.state == SyncState::Parked {
         return Ok(());
     }
+    queue_repair(tx, row, &item, on_server, now)?;
+    change.repaired.push(row.notifier_name.clone());
+    Ok(())
+}
+
+/// Records that the server dropped a binding it had confirmed. The token is
+/// not sent again: the vendor most likely rejected it.
+fn mark_removed_by_server(
+    tx: &Transaction,
+    row: &super::bindings::BindingRow,
+    item: &OutboxItem,
+    now: UnixMillis,
+) -> Result<(), StoreError> {
+    confirm(tx, row, None, now)?;
+    set_state(tx, item, SyncState::RemovedByServer, None, now)?;
+    tx.execute(
+        "UPDATE bindings SET warning = ?3 WHERE user_id = ?1 AND notifier_name = ?2",
+        params![
+            row.user_id,
+            row.notifier_name,
+            "the server removed this binding, usually because the push vendor rejected \
+             the token; the app should supply a fresh token"
+        ],
+    )?;
+    let (user, name) = (Some(row.user_id.as_str()), Some(row.notifier_name.as_str()));
+    history::append(tx, "removed_by_server", user, name, "", now)
+}
+
+/// Queues the desired state again for a binding the server holds otherwise.
+fn queue_repair(
+    tx: &Transaction,
+    row: &super::bindings::BindingRow,
+    item: &OutboxItem,
+    on_server: Option<&str>,
+    now: UnixMillis,
+) -> Result<(), StoreError> {
     confirm(tx, row, on_server, now)?;
     tx.execute(
         "DELETE FROM outbox WHERE user_id = ?1 AND notifier_name = ?2",
         params![row.user_id, row.notifier_name],
     )?;
-    enqueue(
-        tx,
-        &row.user_id,
-        &row.notifier_name,
-        desired.unwrap_or(""),
-        now,
-    )?;
-    set_state(tx, &item, SyncState::Pending, None, now)?;
+    let desired = row.desired_token.as_deref().unwrap_or("");
+    enqueue(tx, &row.user_id, &row.notifier_name, desired, now)?;
+    set_state(tx, item, SyncState::Pending, None, now)?;
     let detail = match on_server {
         Some(token) => format!(
             "server holds token {}; sending the desired state again",
@@ -376,16 +389,8 @@ fn reconcile_one(
         ),
         None => "server holds no binding; sending the desired state again".to_owned(),
     };
-    history::append(
-        tx,
-        "repair",
-        Some(&row.user_id),
-        Some(&row.notifier_name),
-        &detail,
-        now,
-    )?;
-    change.repaired.push(row.notifier_name.clone());
-    Ok(())
+    let (user, name) = (Some(row.user_id.as_str()), Some(row.notifier_name.as_str()));
+    history::append(tx, "repair", user, name, &detail, now)
 }
 
 fn confirm(
