@@ -576,3 +576,78 @@ async fn sigint_stops_cleanly() {
     assert!(status.success(), "{status}");
     assert!(!daemon.socket.exists());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn stop_does_not_wait_for_slow_server() {
+    let server = standin().await;
+    let mut daemon = Daemon::start(&server.url()).await;
+    let mut client = daemon.client().await;
+    client.login("u1", None).await.unwrap();
+    daemon.wait_until_idle().await;
+    server.inject(pushbind_standin::Fault::delay(
+        pushbind_standin::Route::PutBinding,
+        1,
+        Duration::from_secs(30),
+    ));
+    client.bind_device_token("fcm-main", "T1").await.unwrap();
+    drop(client);
+    let started = std::time::Instant::now();
+    let status = daemon.stop();
+    let took = started.elapsed();
+    assert!(status.success(), "{status}");
+    assert!(took < Duration::from_secs(10), "stopping took {took:?}");
+    server.clear_faults();
+    daemon.restart().await;
+    daemon.wait_until_idle().await;
+    assert_eq!(
+        server.bindings(APP_KEY, "u1").len(),
+        1,
+        "the abandoned call is sent after restart"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn history_is_trimmed_to_limit() {
+    let server = standin().await;
+    let daemon = Daemon::start_with(&server.url(), "history_limit = 5\n").await;
+    let mut client = daemon.client().await;
+    for round in 0..20 {
+        client
+            .bind_device_token("fcm-main", &format!("T{round}"))
+            .await
+            .unwrap();
+    }
+    assert_eq!(daemon.status().await.history.len(), 5);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn corrupt_database_refused_with_fix() {
+    let server = standin().await;
+    let daemon = Daemon::prepare(&server.url(), |text| text);
+    let data = daemon.dir.join("data");
+    std::fs::create_dir(&data).unwrap();
+    std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o700)).unwrap();
+    std::fs::write(data.join("pushbind.db"), vec![0x42; 8192]).unwrap();
+    let output = daemon.command().output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(78), "{stderr}");
+    assert!(stderr.contains("pushbind.db"), "{stderr}");
+    assert!(stderr.contains("move the file away"), "{stderr}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn failed_comparison_shows_in_status() {
+    let server = standin().await;
+    let daemon = Daemon::start(&server.url()).await;
+    server.inject(pushbind_standin::Fault::html(
+        pushbind_standin::Route::GetBinding,
+        1000,
+        502,
+    ));
+    daemon.client().await.login("u1", None).await.unwrap();
+    let status = daemon
+        .wait_for("the comparison problem", |s| s.server.problem.is_some())
+        .await;
+    let problem = status.server.problem.unwrap();
+    assert!(problem.contains("cannot compare bindings"), "{problem}");
+}

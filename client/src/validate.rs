@@ -81,9 +81,18 @@ pub fn notifier_name(value: &str) -> Result<(), InvalidArgument> {
     check_text("notifier_name", value, MAX_NOTIFIER_NAME_LEN)
 }
 
-/// Checks a device token: 1 to 4096 bytes, no control characters.
+/// Checks a device token: 1 to 4096 bytes, no control characters, and no
+/// white space at either end, which no vendor's token has.
 pub fn device_token(value: &str) -> Result<(), InvalidArgument> {
-    check_text("device_token", value, MAX_DEVICE_TOKEN_LEN)
+    check_text("device_token", value, MAX_DEVICE_TOKEN_LEN)?;
+    if value.trim() != value {
+        return Err(invalid(
+            "device_token",
+            "starts or ends with white space; pass the token exactly as the vendor issued it"
+                .into(),
+        ));
+    }
+    Ok(())
 }
 
 /// Checks a bearer token: 1 to 8192 bytes, no control characters or spaces,
@@ -135,6 +144,8 @@ mod tests {
         assert_eq!(err.field, "device_token");
         assert!(err.reason.contains("4097"));
         assert!(device_token("tok\0en").is_err());
+        assert!(device_token(" ").is_err());
+        assert!(device_token("abc ").is_err());
     }
 
     #[test]

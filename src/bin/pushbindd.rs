@@ -13,6 +13,9 @@ use tracing_subscriber::EnvFilter;
 /// service manager should not answer with a restart.
 const EXIT_CONFIG: u8 = 78;
 
+/// Exit status after a second stop signal, as a shell reports SIGINT.
+const EXIT_SECOND_SIGNAL: i32 = 130;
+
 /// Exit status after an internal failure (EX_SOFTWARE).
 const EXIT_SOFTWARE: u8 = 70;
 
@@ -48,7 +51,9 @@ fn after_help() -> String {
     format!(
         "Configuration keys (in the file, as PUSHBIND_<KEY> variables, or with --set):\n{}\n\n\
          Exit status: 0 after a clean stop (SIGTERM or SIGINT), {EXIT_CONFIG} for an invalid \
-         configuration, {EXIT_ALREADY_RUNNING} when another pushbindd holds the socket, 1 otherwise.",
+         configuration, socket directory or database, {EXIT_ALREADY_RUNNING} when another \
+         pushbindd holds the socket or the data directory, {EXIT_SOFTWARE} when the sync worker \
+         failed, {EXIT_SECOND_SIGNAL} after a second stop signal, 1 otherwise.",
         config::key_help()
     )
 }
@@ -58,6 +63,12 @@ fn parse_key_value(text: &str) -> Result<(String, String), String> {
         .split_once('=')
         .ok_or_else(|| format!("expected KEY=VALUE, got {text:?}"))?;
     Ok((key.trim().to_owned(), value.to_owned()))
+}
+
+/// `path` made absolute, so that a relative `--socket` names a directory
+/// the daemon can check.
+fn absolute(path: PathBuf) -> PathBuf {
+    std::path::absolute(&path).unwrap_or(path)
 }
 
 fn init_logging(verbose: u8) {
@@ -73,13 +84,25 @@ fn init_logging(verbose: u8) {
         .init();
 }
 
+/// Completes on the first SIGTERM or SIGINT. A second one ends the process
+/// at once: everything acknowledged is committed already, and queued calls
+/// are sent after the restart.
 async fn shutdown_signal() {
     use tokio::signal::unix::{SignalKind, signal};
     let mut terminate = signal(SignalKind::terminate()).expect("SIGTERM handler installs");
+    let mut interrupt = signal(SignalKind::interrupt()).expect("SIGINT handler installs");
     tokio::select! {
-        _ = tokio::signal::ctrl_c() => tracing::info!("received SIGINT"),
+        _ = interrupt.recv() => tracing::info!("received SIGINT"),
         _ = terminate.recv() => tracing::info!("received SIGTERM"),
     }
+    tokio::spawn(async move {
+        tokio::select! {
+            _ = interrupt.recv() => {}
+            _ = terminate.recv() => {}
+        }
+        eprintln!("pushbindd: second stop signal, exiting at once");
+        std::process::exit(EXIT_SECOND_SIGNAL);
+    });
 }
 
 fn main() -> ExitCode {
@@ -98,7 +121,7 @@ fn main() -> ExitCode {
     };
     let options = DaemonOptions {
         config,
-        socket: pushbind_client::paths::socket_path(args.socket.as_deref()),
+        socket: absolute(pushbind_client::paths::socket_path(args.socket.as_deref())),
         inherited_listener: None,
         machine_id_file: args.machine_id_file,
     };
@@ -121,6 +144,7 @@ fn main() -> ExitCode {
                 DaemonError::AlreadyRunning { .. } => EXIT_ALREADY_RUNNING,
                 DaemonError::RuntimeDir { .. } => EXIT_CONFIG,
                 DaemonError::WorkerFailed(_) => EXIT_SOFTWARE,
+                DaemonError::Store(store) if store.is_lasting() => EXIT_CONFIG,
                 _ => 1,
             })
         }

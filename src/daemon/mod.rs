@@ -19,8 +19,10 @@ use crate::store::{Store, StoreError};
 use crate::sync::http::ImClient;
 use crate::sync::{self, SyncHandle};
 
-/// Time the worker gets to finish the server call in flight at shutdown.
-const WORKER_STOP_TIMEOUT: Duration = Duration::from_secs(20);
+/// Time the worker gets to record a result at shutdown. It abandons a
+/// server call in flight at once (the call stays queued), so this bounds
+/// only database work; a worker still running after it is aborted.
+const WORKER_STOP_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Time open connections get to finish their request at shutdown.
 const CONNECTION_STOP_TIMEOUT: Duration = Duration::from_secs(5);
@@ -89,7 +91,8 @@ pub async fn run(
     }
     let lock = socket::lock(&socket)?;
     let data_lock = socket::lock_data_dir(&options.config.data_dir)?;
-    let (store, store_thread) = Store::open(&options.config.data_dir)?;
+    let history_limit = options.config.sync.history_limit;
+    let (store, store_threads) = Store::open(&options.config.data_dir, history_limit)?;
     let machine_id_file = options.machine_id_file.clone();
     let device_id = store
         .write(move |tx| {
@@ -119,6 +122,7 @@ pub async fn run(
         sync,
         device_id,
     });
+    let worker_abort = worker.abort_handle();
     let (worker_done, worker_failure) = watch_worker(worker);
     let stop = stop_signal(shutdown, worker_failure.clone());
     let connections = server::serve(listener, daemon.clone(), stop, stop_rx).await;
@@ -128,12 +132,13 @@ pub async fn run(
         .await
         .is_err()
     {
-        tracing::warn!("sync worker did not stop in time; its call in flight stays queued");
+        tracing::warn!("sync worker did not stop in time; aborting it, its queued calls stay");
+        worker_abort.abort();
     }
     server::drain(connections, CONNECTION_STOP_TIMEOUT).await;
     drop(daemon);
     // The thread ends once every handle is gone, after its queued jobs.
-    let _ = tokio::task::spawn_blocking(move || store_thread.join()).await;
+    let _ = tokio::task::spawn_blocking(move || store_threads.join()).await;
     drop(data_lock);
     drop(lock);
     tracing::info!("stopped");
@@ -151,7 +156,9 @@ fn watch_worker(
 ) -> (tokio::task::JoinHandle<()>, watch::Receiver<Option<String>>) {
     let (failed, failure) = watch::channel(None);
     let monitor = tokio::spawn(async move {
-        if let Err(err) = worker.await {
+        if let Err(err) = worker.await
+            && err.is_panic()
+        {
             tracing::error!(error = %err, "sync worker failed; stopping pushbindd");
             let _ = failed.send(Some(err.to_string()));
         }

@@ -48,6 +48,12 @@ pub enum StoreError {
         found: i64,
         known: i64,
     },
+    #[error("cannot use the database {}: {source}; {fix}", path.display())]
+    Unusable {
+        path: PathBuf,
+        source: rusqlite::Error,
+        fix: &'static str,
+    },
     #[error("invalid value in the database: {0}")]
     Corrupt(String),
     #[error("the database thread has stopped")]
@@ -60,36 +66,125 @@ type Job = Box<dyn FnOnce(&mut Connection) + Send>;
 /// last handle is dropped, after running every job already sent.
 #[derive(Clone, Debug)]
 pub struct Store {
-    jobs: mpsc::Sender<Job>,
+    writes: mpsc::Sender<Job>,
+    reads: mpsc::Sender<Job>,
+    history_limit: u32,
+}
+
+/// The database threads, to join at shutdown once every [`Store`] handle is
+/// dropped.
+#[derive(Debug)]
+pub struct StoreThreads(Vec<thread::JoinHandle<()>>);
+
+impl StoreThreads {
+    /// Waits until both threads have run their queued jobs and ended.
+    pub fn join(self) {
+        for thread in self.0 {
+            if thread.join().is_err() {
+                tracing::error!("a database thread panicked");
+            }
+        }
+    }
+}
+
+fn spawn_thread(
+    name: &str,
+    mut conn: Connection,
+    path: &Path,
+) -> Result<(mpsc::Sender<Job>, thread::JoinHandle<()>), StoreError> {
+    let (jobs, receiver) = mpsc::channel::<Job>();
+    let thread = thread::Builder::new()
+        .name(name.into())
+        .spawn(move || {
+            for job in receiver {
+                job(&mut conn);
+            }
+        })
+        .map_err(|source| StoreError::Open {
+            path: path.to_owned(),
+            source,
+        })?;
+    Ok((jobs, thread))
+}
+
+impl StoreError {
+    /// Returns whether the error lasts until someone acts, so that
+    /// restarting the daemon cannot help: a corrupt, foreign or read-only
+    /// database file.
+    pub fn is_lasting(&self) -> bool {
+        use rusqlite::ErrorCode;
+        match self {
+            Self::Unusable { source, .. } => !matches!(
+                source.sqlite_error_code(),
+                Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked)
+            ),
+            Self::Open { .. } | Self::NewerSchema { .. } => true,
+            _ => false,
+        }
+    }
+}
+
+/// Names the database file and the fix for an error while opening it.
+fn unusable(path: &Path, source: rusqlite::Error) -> StoreError {
+    use rusqlite::ErrorCode;
+    let fix = match source.sqlite_error_code() {
+        Some(ErrorCode::DatabaseCorrupt | ErrorCode::NotADatabase) => {
+            "move the file away and start again; apps must bind their tokens again"
+        }
+        Some(ErrorCode::ReadOnly | ErrorCode::CannotOpen | ErrorCode::PermissionDenied) => {
+            "make data_dir and the file writable by this user, or set another data_dir"
+        }
+        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => {
+            "another process holds the database; stop it, or wait and start again"
+        }
+        _ => "check the file, or set another data_dir",
+    };
+    StoreError::Unusable {
+        path: path.to_owned(),
+        source,
+        fix,
+    }
 }
 
 impl Store {
     /// Opens (creating if needed) the database in `data_dir` and starts its
     /// thread. Returns the handle and the thread, to join at shutdown.
-    pub fn open(data_dir: &Path) -> Result<(Self, thread::JoinHandle<()>), StoreError> {
+    ///
+    /// Writes run on one thread and reads on another, with a connection
+    /// each: in WAL mode a read never waits for a write, so status stays
+    /// available while another process holds the write lock. Every write
+    /// transaction also trims the history to `history_limit` entries.
+    pub fn open(data_dir: &Path, history_limit: u32) -> Result<(Self, StoreThreads), StoreError> {
         let path = prepare_file(data_dir)?;
-        let mut conn = Connection::open(&path)?;
-        configure(&conn)?;
-        schema::migrate(&mut conn, &path)?;
-        let (jobs, receiver) = mpsc::channel::<Job>();
-        let thread = thread::Builder::new()
-            .name("pushbind-store".into())
-            .spawn(move || {
-                for job in receiver {
-                    job(&mut conn);
-                }
-            })
-            .map_err(|source| StoreError::Open { path, source })?;
-        Ok((Self { jobs }, thread))
+        let unusable = |source: rusqlite::Error| unusable(&path, source);
+        let mut writer = Connection::open(&path).map_err(unusable)?;
+        configure(&writer).map_err(unusable)?;
+        schema::migrate(&mut writer, &path).map_err(|err| match err {
+            StoreError::Sqlite(source) => unusable(source),
+            other => other,
+        })?;
+        let reader = Connection::open(&path).map_err(unusable)?;
+        configure(&reader).map_err(unusable)?;
+        reader
+            .pragma_update(None, "query_only", true)
+            .map_err(unusable)?;
+        let (writes, write_thread) = spawn_thread("pushbind-store-write", writer, &path)?;
+        let (reads, read_thread) = spawn_thread("pushbind-store-read", reader, &path)?;
+        let store = Self {
+            writes,
+            reads,
+            history_limit,
+        };
+        Ok((store, StoreThreads(vec![write_thread, read_thread])))
     }
 
-    /// Runs `job` on the database thread and returns its result.
+    /// Runs `job` on the reading thread and returns its result.
     pub async fn read<T, F>(&self, job: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
     {
-        self.run(move |conn| job(conn)).await
+        Self::run(&self.reads, move |conn| job(conn)).await
     }
 
     /// Runs `job` in a `BEGIN IMMEDIATE` transaction on the database thread
@@ -99,16 +194,18 @@ impl Store {
         T: Send + 'static,
         F: FnOnce(&Transaction) -> Result<T, StoreError> + Send + 'static,
     {
-        self.run(move |conn| {
+        let history_limit = self.history_limit;
+        Self::run(&self.writes, move |conn| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let value = job(&tx)?;
+            history::prune(&tx, history_limit)?;
             tx.commit()?;
             Ok(value)
         })
         .await
     }
 
-    async fn run<T, F>(&self, job: F) -> Result<T, StoreError>
+    async fn run<T, F>(jobs: &mpsc::Sender<Job>, job: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
@@ -119,7 +216,7 @@ impl Store {
             // job's effects stand either way.
             let _ = reply.send(job(conn));
         });
-        self.jobs.send(job).map_err(|_| StoreError::Closed)?;
+        jobs.send(job).map_err(|_| StoreError::Closed)?;
         answer.await.map_err(|_| StoreError::Closed)?
     }
 }
@@ -148,7 +245,7 @@ fn prepare_file(data_dir: &Path) -> Result<PathBuf, StoreError> {
     Ok(path)
 }
 
-fn configure(conn: &Connection) -> Result<(), StoreError> {
+fn configure(conn: &Connection) -> rusqlite::Result<()> {
     conn.busy_timeout(Duration::from_secs(5))?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "FULL")?;
@@ -187,9 +284,9 @@ mod tests {
     fn database_files_are_private() {
         let dir = tempfile::tempdir().unwrap();
         let data = dir.path().join("data");
-        let (store, thread) = Store::open(&data).unwrap();
+        let (store, threads) = Store::open(&data, 100).unwrap();
         drop(store);
-        thread.join().unwrap();
+        threads.join();
         let dir_mode = std::fs::metadata(&data).unwrap().permissions().mode();
         assert_eq!(dir_mode & 0o777, 0o700);
         for entry in std::fs::read_dir(&data).unwrap() {
@@ -201,7 +298,7 @@ mod tests {
     #[tokio::test]
     async fn write_commits_and_read_sees_it() {
         let dir = tempfile::tempdir().unwrap();
-        let (store, _thread) = Store::open(dir.path()).unwrap();
+        let (store, _threads) = Store::open(dir.path(), 100).unwrap();
         store
             .write(|tx| {
                 tx.execute("INSERT INTO meta (key, value) VALUES ('probe', 'x')", [])?;
@@ -225,7 +322,7 @@ mod tests {
     #[tokio::test]
     async fn failed_write_rolls_back() {
         let dir = tempfile::tempdir().unwrap();
-        let (store, _thread) = Store::open(dir.path()).unwrap();
+        let (store, _threads) = Store::open(dir.path(), 100).unwrap();
         let result: Result<(), _> = store
             .write(|tx| {
                 tx.execute("INSERT INTO meta (key, value) VALUES ('probe', 'x')", [])?;

@@ -76,8 +76,9 @@ pub fn make_all_due(tx: &Transaction, now: UnixMillis) -> Result<(), StoreError>
 }
 
 /// Records the outcome of an attempt at `item` on the item and its binding.
-/// An item replaced while its call was in flight is already gone; the
-/// server's answer still updates what the binding's server holds.
+/// An item replaced while its call was in flight is already gone: a success
+/// still updates what the server holds, a failure leaves the new call's
+/// state alone.
 pub fn record(
     tx: &Transaction,
     item: &OutboxItem,
@@ -90,44 +91,60 @@ pub fn record(
             error,
             next_attempt_at,
         } => {
-            tx.execute(
-                "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?2, last_error = ?3
-                 WHERE id = ?1",
-                params![item.id, next_attempt_at, error],
-            )?;
-            set_state(tx, item, SyncState::Pending, Some(error), now)?;
             // The server may have applied the call before the failure, so
             // what it holds is unknown until a later call or comparison.
             tx.execute(
                 "UPDATE bindings SET confirmed_at = NULL WHERE user_id = ?1 AND notifier_name = ?2",
                 params![item.user_id, item.notifier_name],
             )?;
+            let updated = tx.execute(
+                "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?2, last_error = ?3
+                 WHERE id = ?1",
+                params![item.id, next_attempt_at, error],
+            )?;
+            if updated == 0 {
+                return Ok(());
+            }
+            set_state(tx, item, SyncState::Pending, Some(error), now)?;
             let detail = format!("attempt {} failed: {error}", item.attempts + 1);
-            history::append(
-                tx,
-                "retry",
-                Some(&item.user_id),
-                Some(&item.notifier_name),
-                &detail,
-                now,
-            )
+            let (user, name) = (
+                Some(item.user_id.as_str()),
+                Some(item.notifier_name.as_str()),
+            );
+            history::append(tx, "retry", user, name, &detail, now)
         }
         Attempt::Park { error } => {
-            tx.execute(
-                "UPDATE outbox SET attempts = attempts + 1, parked = 1, last_error = ?2 WHERE id = ?1",
+            let updated = tx.execute(
+                "UPDATE outbox SET attempts = attempts + 1, parked = 1, park_reason = 'server',
+                                   last_error = ?2
+                 WHERE id = ?1",
                 params![item.id, error],
             )?;
+            if updated == 0 {
+                return Ok(());
+            }
             set_state(tx, item, SyncState::Parked, Some(error), now)?;
-            history::append(
-                tx,
-                "parked",
-                Some(&item.user_id),
-                Some(&item.notifier_name),
-                error,
-                now,
-            )
+            let (user, name) = (
+                Some(item.user_id.as_str()),
+                Some(item.notifier_name.as_str()),
+            );
+            history::append(tx, "parked", user, name, error, now)
         }
     }
+}
+
+/// Makes due now every waiting call scheduled later than `max_delay_ms`
+/// from now, which no back-off produces: the wall clock was set back, or
+/// the database was edited.
+pub fn clamp_schedule(
+    tx: &Transaction,
+    now: UnixMillis,
+    max_delay_ms: i64,
+) -> Result<usize, StoreError> {
+    Ok(tx.execute(
+        "UPDATE outbox SET next_attempt_at = ?1 WHERE parked = 0 AND next_attempt_at > ?2",
+        params![now, now.saturating_add(max_delay_ms)],
+    )?)
 }
 
 fn record_applied(
@@ -484,6 +501,42 @@ mod tests {
         // The server may hold T2 now, so T1 must be sent again.
         bind_token(&tx, "T1", 6);
         assert_eq!(next_due(&tx, 7).unwrap().unwrap().device_token, "T1");
+    }
+
+    #[test]
+    fn failure_of_replaced_call_leaves_new_call_alone() {
+        let (_dir, mut conn) = open_temp();
+        let tx = conn.transaction().unwrap();
+        let old = setup(&tx);
+        bind_token(&tx, "T2", 3);
+        record(
+            &tx,
+            &old,
+            &Attempt::Park {
+                error: "bad".into(),
+            },
+            4,
+        )
+        .unwrap();
+        let view = binding_view(&tx, "u1", "fcm").unwrap();
+        assert_eq!(view.state, SyncState::Pending);
+        assert_eq!(view.last_error, None);
+        assert_eq!(next_due(&tx, 5).unwrap().unwrap().device_token, "T2");
+    }
+
+    #[test]
+    fn far_future_schedule_is_clamped() {
+        let (_dir, mut conn) = open_temp();
+        let tx = conn.transaction().unwrap();
+        let item = setup(&tx);
+        let retry = Attempt::Retry {
+            error: "503".into(),
+            next_attempt_at: 10_000_000,
+        };
+        record(&tx, &item, &retry, 3).unwrap();
+        assert!(next_due(&tx, 100).unwrap().is_none());
+        assert_eq!(clamp_schedule(&tx, 100, 1000).unwrap(), 1);
+        assert!(next_due(&tx, 100).unwrap().is_some());
     }
 
     #[test]

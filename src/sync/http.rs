@@ -27,7 +27,7 @@ use crate::store::notifiers::NotifierRecord;
 pub const MIN_TOKEN_INTERVAL: Duration = Duration::from_secs(5);
 
 /// Largest response body read, in bytes; larger bodies are an error.
-const MAX_BODY_LEN: usize = 1024 * 1024;
+const MAX_BODY_LEN: usize = 8 * 1024 * 1024;
 
 /// A binding as the server lists it.
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
@@ -334,9 +334,7 @@ impl ImClient {
             .and_then(|value| value.to_str().ok())
             .unwrap_or("no content type")
             .to_owned();
-        let bytes = read_body(response)
-            .await
-            .map_err(|err| network_error(&what, &err))?;
+        let bytes = read_body(&what, response).await?;
         let json = serde_json::from_slice::<Value>(&bytes)
             .ok()
             .filter(Value::is_object);
@@ -354,14 +352,18 @@ impl ImClient {
     }
 }
 
-async fn read_body(mut response: reqwest::Response) -> Result<Vec<u8>, reqwest::Error> {
+async fn read_body(what: &str, mut response: reqwest::Response) -> Result<Vec<u8>, ApiError> {
     let mut body = Vec::new();
-    while let Some(chunk) = response.chunk().await? {
-        let room = MAX_BODY_LEN.saturating_sub(body.len());
-        body.extend_from_slice(&chunk[..chunk.len().min(room)]);
-        if room < chunk.len() {
-            break;
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|err| network_error(what, &err))?
+    {
+        if body.len() + chunk.len() > MAX_BODY_LEN {
+            let message = format!("{what}: the answer is larger than {MAX_BODY_LEN} bytes");
+            return Err(ApiError::new(FailureKind::Transient, message));
         }
+        body.extend_from_slice(&chunk);
     }
     Ok(body)
 }
@@ -433,16 +435,29 @@ fn parse_entities<T: serde::de::DeserializeOwned>(
     envelope: &Value,
     what: &str,
 ) -> Result<Vec<T>, ApiError> {
-    let entities = envelope
-        .get("entities")
-        .cloned()
-        .unwrap_or(Value::Array(Vec::new()));
-    serde_json::from_value(entities).map_err(|err| {
-        ApiError::new(
-            FailureKind::Transient,
-            format!("the server's {what} has an unexpected shape: {err}"),
-        )
-    })
+    let Some(Value::Array(entities)) = envelope.get("entities") else {
+        let message = format!("the server's {what} has no entities array");
+        return Err(ApiError::new(FailureKind::Transient, message));
+    };
+    let mut parsed = Vec::with_capacity(entities.len());
+    let mut skipped = 0;
+    for entity in entities {
+        match T::deserialize(entity) {
+            Ok(value) => parsed.push(value),
+            Err(err) => {
+                skipped += 1;
+                tracing::debug!(error = %err, "skipped a malformed entry of the server's {what}");
+            }
+        }
+    }
+    if skipped > 0 {
+        tracing::warn!(
+            skipped,
+            kept = parsed.len(),
+            "the server's {what} had malformed entries"
+        );
+    }
+    Ok(parsed)
 }
 
 /// Accepts `expires_in` as a number or a numeric string.
@@ -582,6 +597,21 @@ mod tests {
             b"",
         );
         assert!(err.message.starts_with("user not found"));
+    }
+
+    #[test]
+    fn entities_must_be_present_and_bad_entries_are_skipped() {
+        let missing = parse_entities::<RemoteBinding>(&json!({"action": "get"}), "list");
+        assert!(missing.unwrap_err().message.contains("no entities"));
+        let null = parse_entities::<RemoteBinding>(&json!({"entities": null}), "list");
+        assert!(null.is_err());
+        let mixed = json!({"entities": [
+            {"device_id": "d1", "notifier_name": "n", "device_token": "t", "extra": 1},
+            {"device_id": "d2", "notifier_name": "n", "device_token": null},
+        ]});
+        let parsed = parse_entities::<RemoteBinding>(&mixed, "list").unwrap();
+        assert_eq!(parsed.len(), 1);
+        assert_eq!(parsed[0].device_id, "d1");
     }
 
     #[test]

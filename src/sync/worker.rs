@@ -8,13 +8,13 @@ use pushbind_client::protocol::SyncReport;
 use tokio::sync::{mpsc, watch};
 use tokio::time::{Instant, sleep_until};
 
-use super::backoff::{jittered, retry_delay};
+use super::backoff::{MAX_RETRY_AFTER, jittered, retry_delay};
 use super::failure::ApiError;
 use super::http::ImClient;
 use super::{Command, SyncHandle, refresh_notifiers};
 use crate::config::SyncSettings;
 use crate::store::outbox::{self, Attempt, OutboxItem};
-use crate::store::{Store, StoreError, bindings, history, now_millis};
+use crate::store::{Store, StoreError, bindings, now_millis};
 
 /// Maximum sleep between passes, so timers are re-checked after a clock
 /// jump or a suspended machine.
@@ -35,6 +35,10 @@ struct Worker {
     next_notifier_refresh: Instant,
     /// The last pass's failure, shown in status until a pass succeeds.
     health: Arc<std::sync::Mutex<Option<String>>>,
+    /// Turns true when the daemon stops.
+    stop: watch::Receiver<bool>,
+    /// Why the last comparison with the server failed, until one succeeds.
+    reconcile_error: Option<String>,
 }
 
 /// Starts the worker. It stops when `shutdown` turns true, after the call
@@ -62,8 +66,10 @@ pub fn spawn(
         reconcile_requested: true,
         next_notifier_refresh: now,
         health: health.clone(),
+        stop: shutdown,
+        reconcile_error: None,
     };
-    let task = tokio::spawn(worker.run(shutdown));
+    let task = tokio::spawn(worker.run());
     let handle = SyncHandle {
         commands,
         progress: progress_receiver,
@@ -75,8 +81,9 @@ pub fn spawn(
 }
 
 impl Worker {
-    async fn run(mut self, mut shutdown: watch::Receiver<bool>) {
+    async fn run(mut self) {
         tracing::info!(device_id = %self.device_id, "sync worker started");
+        let mut shutdown = self.stop.clone();
         loop {
             self.pass().await;
             let wake = self.next_wake().await;
@@ -164,11 +171,12 @@ impl Worker {
             return report;
         }
         let now = Instant::now();
+        let stop = self.stop.clone();
         if now >= self.next_notifier_refresh {
-            self.refresh_notifiers(&client).await;
+            unless_stopping(&stop, self.refresh_notifiers(&client)).await;
         }
         if self.reconcile_requested || now >= self.next_reconcile {
-            self.reconcile(&client).await;
+            unless_stopping(&stop, self.reconcile(&client)).await;
         }
         let paused = self.paused_until.is_some_and(|until| now < until);
         if let Err(err) = self.drain(&client, &mut report).await {
@@ -178,6 +186,9 @@ impl Worker {
         }
         if let (None, Some(problem)) = (&report.error, client.auth_problem().await) {
             report.error = Some(problem);
+        }
+        if report.error.is_none() {
+            report.error = self.reconcile_error.clone();
         }
         if !paused {
             *self.health.lock().expect("health lock") = report.error.clone();
@@ -200,9 +211,14 @@ impl Worker {
     async fn reconcile(&mut self, client: &ImClient) {
         self.reconcile_requested = false;
         let interval = match self.reconcile_user(client).await {
-            Ok(()) => self.settings.reconcile_interval,
+            Ok(()) => {
+                self.reconcile_error = None;
+                self.settings.reconcile_interval
+            }
             Err(err) => {
                 tracing::warn!(error = %err, "cannot compare bindings with the server");
+                let problem = format!("cannot compare bindings with the server: {err}");
+                self.reconcile_error = Some(problem);
                 self.settings
                     .retry_max
                     .min(self.settings.reconcile_interval)
@@ -257,7 +273,21 @@ impl Worker {
             return Ok(());
         }
         self.paused_until = None;
+        let max_delay = MAX_RETRY_AFTER + self.settings.retry_max;
+        let max_delay_ms = i64::try_from(max_delay.as_millis()).unwrap_or(i64::MAX);
+        let now = now_millis();
+        let clamped = self
+            .store
+            .write(move |tx| outbox::clamp_schedule(tx, now, max_delay_ms))
+            .await?;
+        if clamped > 0 {
+            tracing::warn!(clamped, "rescheduled calls that were due implausibly late");
+        }
+        let stop = self.stop.clone();
         loop {
+            if *stop.borrow() {
+                return Ok(());
+            }
             let now = now_millis();
             let Some(item) = self
                 .store
@@ -266,14 +296,19 @@ impl Worker {
             else {
                 return Ok(());
             };
-            let result = client
-                .put_binding(
-                    &item.user_id,
-                    &self.device_id,
-                    &item.notifier_name,
-                    &item.device_token,
-                )
-                .await;
+            let call = client.put_binding(
+                &item.user_id,
+                &self.device_id,
+                &item.notifier_name,
+                &item.device_token,
+            );
+            let Some(result) = unless_stopping(&stop, call).await else {
+                tracing::info!(
+                    item = item.id,
+                    "call abandoned at shutdown; it stays queued"
+                );
+                return Ok(());
+            };
             let attempt = match result {
                 Ok(remaining) => self.applied(remaining),
                 Err(err) if err.kind.is_transient() => self.retry(&item, &err),
@@ -344,13 +379,9 @@ impl Worker {
             Attempt::Retry { .. } => {}
         }
         let item = item.clone();
-        let limit = self.settings.history_limit;
         let now = now_millis();
         self.store
-            .write(move |tx| {
-                outbox::record(tx, &item, &attempt, now)?;
-                history::prune(tx, limit)
-            })
+            .write(move |tx| outbox::record(tx, &item, &attempt, now))
             .await?;
         self.progress.send_modify(|count| *count += 1);
         Ok(())
@@ -374,5 +405,21 @@ impl Worker {
             tracing::error!(error = %err, "cannot count queued calls");
             (0, 0)
         })
+    }
+}
+
+/// Runs `call` unless the daemon stops first, and returns `None` when it
+/// stopped. A server call abandoned this way stays queued and is sent again
+/// after the restart; `PUT push/binding` is idempotent.
+async fn unless_stopping<T>(
+    stop: &watch::Receiver<bool>,
+    call: impl std::future::Future<Output = T>,
+) -> Option<T> {
+    let mut stop = stop.clone();
+    tokio::select! {
+        biased;
+        // An error means the daemon dropped the sender: it is stopping too.
+        _ = stop.wait_for(|stopping| *stopping) => None,
+        value = call => Some(value),
     }
 }
