@@ -201,3 +201,18 @@ async fn logs_never_contain_tokens_or_secrets() {
         "the client secret reached the log"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn certs_refresh_without_server_is_not_configured() {
+    let daemon = Daemon::start_edited("http://127.0.0.1:9", |text| {
+        text.lines()
+            .filter(|line| !line.starts_with("server_url"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    })
+    .await;
+    let output = pushbind(&daemon, &["--json", "certs", "--refresh"]);
+    assert_eq!(output.status.code(), Some(7));
+    let error: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(error["error"]["code"], "not_configured");
+}

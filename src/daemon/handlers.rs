@@ -72,6 +72,12 @@ fn invalid(err: InvalidArgument) -> ErrorReply {
 }
 
 fn internal(err: StoreError) -> ErrorReply {
+    if let StoreError::Closed = err {
+        return ErrorReply::new(
+            ErrorCode::ShuttingDown,
+            "pushbindd is shutting down; try again",
+        );
+    }
     tracing::error!(error = %err, "database call failed");
     ErrorReply::new(
         ErrorCode::Internal,
@@ -342,13 +348,17 @@ async fn list_notifiers(daemon: &Daemon, refresh: bool) -> Reply<NotifierList> {
         .map_err(internal)?;
     match (refresh_error, list.cache.fetched_at) {
         (Some(error), None) => Err(ErrorReply::new(
-            ErrorCode::ServerUnavailable,
-            format!("cannot fetch the certificate list and none is cached: {error}"),
+            error.code,
+            format!(
+                "cannot fetch the certificate list and none is cached: {}",
+                error.message
+            ),
         )),
         (Some(error), Some(_)) => Err(ErrorReply::new(
-            ErrorCode::ServerUnavailable,
+            error.code,
             format!(
-                "cannot fetch the certificate list ({error}); `pushbind certs` without --refresh shows the cached one"
+                "cannot fetch the certificate list ({}); `pushbind certs` without --refresh shows the cached one",
+                error.message
             ),
         )),
         (None, _) => Ok(list),

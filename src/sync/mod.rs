@@ -15,12 +15,13 @@ mod worker;
 use std::sync::Arc;
 use std::time::Duration;
 
-use pushbind_client::protocol::SyncReport;
+use pushbind_client::protocol::{ErrorCode, ErrorReply, SyncReport};
 use tokio::sync::{mpsc, oneshot, watch};
 
 pub use worker::spawn;
 
 use crate::store::{Store, notifiers};
+use failure::{ApiError, FailureKind};
 use http::ImClient;
 
 /// Requests to the worker.
@@ -90,10 +91,20 @@ impl SyncHandle {
         progress
     }
 
-    /// Fetches the certificate list into the cache now.
-    pub async fn refresh_notifiers(&self) -> Result<(), String> {
-        let client = self.client.as_ref().map_err(Clone::clone)?;
-        refresh_notifiers(client, &self.store).await
+    /// Fetches the certificate list into the cache now. A failure carries
+    /// the local API's error code for it.
+    pub async fn refresh_notifiers(&self) -> Result<(), ErrorReply> {
+        let client = match &self.client {
+            Ok(client) => client,
+            Err(problem) => return Err(ErrorReply::new(ErrorCode::NotConfigured, problem.clone())),
+        };
+        refresh_notifiers(client, &self.store).await.map_err(|err| {
+            let code = match err.kind {
+                kind if kind.is_transient() => ErrorCode::ServerUnavailable,
+                _ => ErrorCode::ServerRejected,
+            };
+            ErrorReply::new(code, err.message)
+        })
     }
 
     /// Returns the reason no call can be sent until the configuration or the
@@ -134,7 +145,9 @@ fn stopped_report() -> SyncReport {
 
 /// Fetches the certificate list and replaces the cache. A failure is kept
 /// in the cache's status and returned.
-async fn refresh_notifiers(client: &ImClient, store: &Store) -> Result<(), String> {
+async fn refresh_notifiers(client: &ImClient, store: &Store) -> Result<(), ApiError> {
+    let stored =
+        |err: crate::store::StoreError| ApiError::new(FailureKind::Transient, err.to_string());
     match client.list_notifiers().await {
         Ok(list) => {
             let count = list.len();
@@ -142,7 +155,7 @@ async fn refresh_notifiers(client: &ImClient, store: &Store) -> Result<(), Strin
             store
                 .write(move |tx| notifiers::replace(tx, &list, now))
                 .await
-                .map_err(|err| err.to_string())?;
+                .map_err(stored)?;
             tracing::debug!(count, "refreshed certificate list");
             Ok(())
         }
@@ -152,8 +165,8 @@ async fn refresh_notifiers(client: &ImClient, store: &Store) -> Result<(), Strin
             store
                 .write(move |tx| notifiers::record_error(tx, &message))
                 .await
-                .map_err(|err| err.to_string())?;
-            Err(err.message)
+                .map_err(stored)?;
+            Err(err)
         }
     }
 }
