@@ -1,4 +1,4 @@
-//! One function per request: validate, commit, wake the worker, answer.
+//! One function per request: validate, commit, wake the worker, reply.
 //! Every failure becomes an error reply; nothing here drops a connection.
 
 use pushbind_client::protocol::{
@@ -14,7 +14,7 @@ use crate::store::notifiers::{self, NotifierCheck};
 use crate::store::{BindInput, StoreError, bindings, history, now_millis, status};
 use crate::sync::WAIT_LIMIT;
 
-/// Number of history entries in a status answer.
+/// Number of history entries in a status reply.
 const STATUS_HISTORY: u32 = 20;
 
 type Reply<T> = Result<T, ErrorReply>;
@@ -239,7 +239,8 @@ async fn bind(daemon: &Daemon, input: BindInput, wait: bool) -> Reply<BindingVie
     Ok(view)
 }
 
-/// The error reply for a bind whose certificate check failed, if it did.
+/// Builds the error reply for a bind whose certificate check failed, if it
+/// did.
 fn check_error(check: &NotifierCheck, input: &BindInput) -> Option<ErrorReply> {
     let name = &input.notifier_name;
     let reply = match check {
@@ -286,7 +287,7 @@ async fn unbind(daemon: &Daemon, notifier_name: String, wait: bool) -> Reply<Bin
     Ok(view)
 }
 
-/// Waits until the binding's first server call is answered, a pass of the
+/// Waits until the binding's first server call gets its result, a pass of the
 /// worker ends with a problem, or [`WAIT_LIMIT`] passes; returns its view
 /// then, with the problem as its last error.
 async fn wait_for(daemon: &Daemon, view: BindingView) -> Reply<BindingView> {

@@ -60,8 +60,8 @@ pub enum DaemonError {
 #[derive(Debug)]
 pub struct DaemonOptions {
     pub config: Config,
-    /// Where the socket is, or would be for an inherited listener; the lock
-    /// file sits next to it.
+    /// Path of the socket, or of where it would be for an inherited
+    /// listener. The lock file is next to it.
     pub socket: PathBuf,
     /// A listening socket inherited from a service manager, used instead of
     /// binding `socket`.
@@ -150,7 +150,7 @@ pub async fn run(
 }
 
 /// Watches the worker task. Returns a task that ends with the worker, and a
-/// receiver that holds the reason if the worker panicked.
+/// receiver that gets the reason if the worker panicked.
 fn watch_worker(
     worker: tokio::task::JoinHandle<()>,
 ) -> (tokio::task::JoinHandle<()>, watch::Receiver<Option<String>>) {

@@ -265,7 +265,7 @@ pub fn now_millis() -> i64 {
 pub(crate) mod test_support {
     use super::*;
 
-    /// A migrated database in a temporary directory.
+    /// Opens a migrated database in a temporary directory.
     pub fn open_temp() -> (tempfile::TempDir, Connection) {
         let dir = tempfile::tempdir().unwrap();
         let path = prepare_file(dir.path()).unwrap();

@@ -360,7 +360,7 @@ async fn read_body(what: &str, mut response: reqwest::Response) -> Result<Vec<u8
         .map_err(|err| network_error(what, &err))?
     {
         if body.len() + chunk.len() > MAX_BODY_LEN {
-            let message = format!("{what}: the answer is larger than {MAX_BODY_LEN} bytes");
+            let message = format!("{what}: the response is larger than {MAX_BODY_LEN} bytes");
             return Err(ApiError::new(FailureKind::Transient, message));
         }
         body.extend_from_slice(&chunk);

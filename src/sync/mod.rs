@@ -33,7 +33,8 @@ enum Command {
     LoggedIn,
     /// The certificate list is missing or stale: fetch it in the next pass.
     RefreshNotifiers,
-    /// Run a pass now with every waiting item due; answer with its results.
+    /// Run a pass now with every waiting item due, and reply with its
+    /// results.
     SyncNow {
         reply: Option<oneshot::Sender<SyncReport>>,
     },
@@ -171,5 +172,5 @@ async fn refresh_notifiers(client: &ImClient, store: &Store) -> Result<(), ApiEr
     }
 }
 
-/// Time after which a `wait` request is answered with the state so far.
+/// Time after which a `wait` request gets a reply with the state so far.
 pub const WAIT_LIMIT: Duration = Duration::from_secs(30);

@@ -37,7 +37,8 @@ struct Worker {
     health: Arc<std::sync::Mutex<Option<String>>>,
     /// Turns true when the daemon stops.
     stop: watch::Receiver<bool>,
-    /// Why the last comparison with the server failed, until one succeeds.
+    /// The reason the last comparison with the server failed, kept until one
+    /// succeeds.
     reconcile_error: Option<String>,
 }
 
