@@ -146,6 +146,42 @@ impl Client {
     pub fn config(&mut self) -> Result<ConfigReport> {
         self.call(call::config())
     }
+
+    /// See [`crate::Client::subscribe`]. The iterator blocks until the next
+    /// event arrives.
+    pub fn subscribe(mut self) -> Result<Events> {
+        let frame = encode_frame(&crate::protocol::Request::Subscribe)?;
+        let response = self.exchange::<Response>(&frame, self.timeout)?;
+        call::check_subscribed(response)?;
+        self.stream.set_recv_timeout(None).map_err(CodecError::Io)?;
+        Ok(Events {
+            stream: Some(self.stream),
+        })
+    }
+}
+
+/// The events of one subscription, from [`Client::subscribe`]. The iterator
+/// ends when the daemon closes the connection, and after an error.
+#[derive(Debug)]
+pub struct Events {
+    stream: Option<Stream>,
+}
+
+impl Iterator for Events {
+    type Item = Result<crate::protocol::Event>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let stream = self.stream.as_mut()?;
+        let result = match read_frame(stream) {
+            Ok(None) => None,
+            Ok(Some(payload)) => Some(call::decode_event(&payload)),
+            Err(err) => Some(Err(err.into())),
+        };
+        if !matches!(result, Some(Ok(_))) {
+            self.stream = None;
+        }
+        result
+    }
 }
 
 fn is_timeout(err: &std::io::Error) -> bool {

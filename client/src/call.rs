@@ -4,7 +4,7 @@
 use crate::codec::CodecError;
 use crate::error::{Error, Result};
 use crate::protocol::{
-    BindingView, ConfigReport, Handshake, LoginReport, LogoutReport, NotifierList,
+    BindingView, ConfigReport, Event, Handshake, LoginReport, LogoutReport, NotifierList,
     PROTOCOL_VERSION, Request, Response, StatusReport, SyncReport,
 };
 use crate::validate;
@@ -146,6 +146,38 @@ pub fn config() -> Call<ConfigReport> {
         request: Request::Config,
         expected: "config",
         extract: extractor!(Config),
+    }
+}
+
+/// Turns an event frame into an event. A frame this client cannot decode
+/// is an event of a newer daemon: [`Event::Unknown`].
+pub fn decode_event(payload: &[u8]) -> Result<Event> {
+    match crate::codec::decode_payload::<Response>(payload) {
+        Ok(Response::Event(event)) => Ok(event),
+        Ok(Response::Error(reply)) => Err(Error::Daemon {
+            code: reply.code,
+            message: reply.message,
+        }),
+        Ok(other) => Err(Error::UnexpectedResponse {
+            expected: "event",
+            got: format!("{other:?}").chars().take(200).collect(),
+        }),
+        Err(_) => Ok(Event::Unknown),
+    }
+}
+
+/// Checks the daemon's reply to [`Request::Subscribe`].
+pub fn check_subscribed(response: Response) -> Result<()> {
+    match response {
+        Response::Subscribed => Ok(()),
+        Response::Error(reply) => Err(Error::Daemon {
+            code: reply.code,
+            message: reply.message,
+        }),
+        other => Err(Error::UnexpectedResponse {
+            expected: "subscribed",
+            got: format!("{other:?}").chars().take(200).collect(),
+        }),
     }
 }
 

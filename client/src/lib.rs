@@ -24,6 +24,7 @@ pub mod blocking;
 mod call;
 pub mod codec;
 mod error;
+mod events;
 pub mod paths;
 pub mod protocol;
 pub mod validate;
@@ -36,9 +37,10 @@ use interprocess::local_socket::tokio::prelude::*;
 use interprocess::local_socket::{GenericFilePath, ToFsName};
 
 pub use error::{Error, Result};
+pub use events::Events;
 pub use protocol::{
-    ApnsEnvironment, BindingView, ConfigReport, ErrorCode, LoginReport, LogoutReport, NotifierInfo,
-    NotifierList, StatusReport, SyncReport, SyncState,
+    ApnsEnvironment, BindingView, ConfigReport, ErrorCode, Event, LoginReport, LogoutReport,
+    NotifierInfo, NotifierList, StatusReport, SyncReport, SyncState,
 };
 
 use call::Call;
@@ -202,5 +204,22 @@ impl Client {
     /// Returns the daemon's effective configuration, secrets masked.
     pub async fn config(&mut self) -> Result<ConfigReport> {
         self.call(call::config()).await
+    }
+
+    /// Turns this connection into a stream of [`Event`]s: bindings
+    /// confirmed, failed or removed by the server, tokens needed and
+    /// certificate list changes. Open another connection for requests.
+    pub async fn subscribe(mut self) -> Result<Events> {
+        let frame = encode_frame(&protocol::Request::Subscribe)?;
+        let exchange = async {
+            write_frame_async(&mut self.stream, &frame).await?;
+            read_frame_async(&mut self.stream).await
+        };
+        let payload = tokio::time::timeout(self.timeout, exchange)
+            .await
+            .map_err(|_| Error::Timeout(self.timeout))??
+            .ok_or(codec::CodecError::Truncated)?;
+        call::check_subscribed(decode_payload::<Response>(&payload)?)?;
+        Ok(Events::new(self.stream))
     }
 }

@@ -130,6 +130,10 @@ pub enum Request {
     },
     /// The daemon's effective configuration, secrets masked.
     Config,
+    /// Turns the connection into a stream of [`Event`]s: the daemon replies
+    /// [`Response::Subscribed`], then sends [`Response::Event`] frames until
+    /// either side closes the connection. No further requests are read.
+    Subscribe,
 }
 
 impl Request {
@@ -144,6 +148,7 @@ impl Request {
             Self::ListNotifiers { .. } => "list_notifiers",
             Self::SyncNow { .. } => "sync_now",
             Self::Config => "config",
+            Self::Subscribe => "subscribe",
         }
     }
 }
@@ -159,8 +164,61 @@ pub enum Response {
     Notifiers(NotifierList),
     Synced(SyncReport),
     Config(ConfigReport),
+    Subscribed,
+    Event(Event),
     Error(ErrorReply),
 }
+
+/// Something that happened to this device's bindings, sent to subscribers.
+///
+/// Each subscriber has a queue of [`EVENT_QUEUE_LEN`] events. A subscriber
+/// that falls further behind loses the oldest events and next receives
+/// [`Event::Missed`] with their number, so a slow app never holds up the
+/// daemon.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Event {
+    /// The server confirmed the binding's new state.
+    BindingConfirmed {
+        user_id: String,
+        notifier_name: String,
+        /// Fingerprint of the token the server holds; `None` after a
+        /// removal.
+        device_token: Option<String>,
+    },
+    /// A server call for the binding failed.
+    BindingFailed {
+        user_id: String,
+        notifier_name: String,
+        reason: String,
+        /// Whether the daemon retries the call by itself; `false` means it
+        /// is parked until the app binds again.
+        will_retry: bool,
+    },
+    /// The server removed the binding by itself, usually because the push
+    /// vendor rejected the token. A [`Event::TokenNeeded`] follows.
+    BindingRemovedByServer {
+        user_id: String,
+        notifier_name: String,
+    },
+    /// The app should supply something new: a fresh device token for the
+    /// certificate, or, without one, a new bearer token at login.
+    TokenNeeded {
+        notifier_name: Option<String>,
+        reason: String,
+    },
+    /// The app's certificate list on the server changed.
+    NotifiersChanged { names: Vec<String> },
+    /// This many events were dropped because the subscriber read too slowly.
+    Missed { count: u64 },
+    /// An event this client version does not know. The client crate yields
+    /// it for any event frame it cannot decode.
+    #[serde(other)]
+    Unknown,
+}
+
+/// Number of events queued for one subscriber.
+pub const EVENT_QUEUE_LEN: usize = 256;
 
 /// Stable error codes of [`ErrorReply`]. Codes are never renamed or reused,
 /// and a client older than a code decodes it as [`ErrorCode::Unknown`].
@@ -490,6 +548,7 @@ mod tests {
             Request::ListNotifiers { refresh: true },
             Request::SyncNow { wait: true },
             Request::Config,
+            Request::Subscribe,
         ];
         for request in requests {
             assert_eq!(round_trip(&request), request);
@@ -543,6 +602,37 @@ mod tests {
     fn round_trip_as<T: serde::de::DeserializeOwned>(message: &impl Serialize) -> T {
         let frame = encode_frame(message).unwrap();
         decode_payload(&frame[crate::codec::HEADER_LEN..]).unwrap()
+    }
+
+    #[test]
+    fn events_round_trip() {
+        let events = [
+            Event::BindingConfirmed {
+                user_id: "u1".into(),
+                notifier_name: "fcm".into(),
+                device_token: Some("sha256:00/1".into()),
+            },
+            Event::BindingFailed {
+                user_id: "u1".into(),
+                notifier_name: "fcm".into(),
+                reason: "HTTP 503".into(),
+                will_retry: true,
+            },
+            Event::TokenNeeded {
+                notifier_name: None,
+                reason: "bearer token rejected".into(),
+            },
+            Event::NotifiersChanged {
+                names: vec!["fcm".into()],
+            },
+            Event::Missed { count: 3 },
+        ];
+        for event in events {
+            assert_eq!(
+                round_trip(&Response::Event(event.clone())),
+                Response::Event(event)
+            );
+        }
     }
 
     #[test]

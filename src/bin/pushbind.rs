@@ -143,6 +143,13 @@ enum Command {
     /// environment.
     #[command(after_long_help = commands::config_keys_help())]
     Config,
+
+    /// Follow events: bindings confirmed, failed or removed by the server,
+    /// tokens needed, certificate list changes
+    ///
+    /// Prints one line per event until interrupted, or one JSON object per
+    /// line with --json.
+    Events,
 }
 
 /// Device token sources of `bind`. Exactly one is required.
@@ -272,6 +279,7 @@ fn run(cli: Cli, output: Output) -> anyhow::Result<ExitStatus> {
         Command::Certs { refresh } => commands::certificates(&socket, output, refresh),
         Command::Sync { wait } => commands::sync(&socket, output, wait),
         Command::Config => commands::config(&socket, output),
+        Command::Events => commands::events(&socket, output),
     }
 }
 

@@ -63,6 +63,11 @@ pub(super) async fn handle(
         Request::Config => Ok(Response::Config(ConfigReport {
             entries: daemon.config.entries.clone(),
         })),
+        // The connection loop serves subscriptions before requests get here.
+        Request::Subscribe => Err(ErrorReply::new(
+            ErrorCode::Internal,
+            "a subscription reached the request handler",
+        )),
     };
     result.unwrap_or_else(Response::Error)
 }

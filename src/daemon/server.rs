@@ -16,8 +16,10 @@ use pushbind_client::codec::{
 };
 use pushbind_client::paths::current_uid;
 use pushbind_client::protocol::{
-    ErrorCode, ErrorReply, FRAME_TIMEOUT, Handshake, PROTOCOL_VERSION, Request, Response,
+    ErrorCode, ErrorReply, Event, FRAME_TIMEOUT, Handshake, PROTOCOL_VERSION, Request, Response,
 };
+use tokio::io::AsyncReadExt;
+use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
@@ -171,9 +173,63 @@ async fn serve_connection(
                 return;
             }
         };
-        let response = answer(&daemon, &agent, &payload).await;
+        let request = match decode_payload::<Request>(&payload) {
+            Ok(Request::Subscribe) => {
+                return stream_events(&mut stream, &daemon, &mut stop, &agent).await;
+            }
+            other => other,
+        };
+        let response = answer(&daemon, &agent, request).await;
         if let Err(err) = send(&mut stream, &response).await {
             return log_closed(&agent, &err);
+        }
+    }
+}
+
+/// Time a subscriber may take to accept one event before its connection is
+/// closed. Events that arrive meanwhile wait in its queue, or are counted
+/// as missed once the queue is full.
+const EVENT_SEND_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// Serves a subscription: sends every event until the client closes the
+/// connection or the daemon stops. Any byte from the client ends it, since
+/// no requests follow a subscription.
+async fn stream_events(
+    stream: &mut Stream,
+    daemon: &Daemon,
+    stop: &mut watch::Receiver<bool>,
+    agent: &str,
+) {
+    let mut events = daemon.sync.subscribe();
+    if let Err(err) = send(stream, &Response::Subscribed).await {
+        return log_closed(agent, &err);
+    }
+    tracing::debug!(%agent, "subscribed to events");
+    let mut probe = [0u8; 1];
+    loop {
+        let event = tokio::select! {
+            _ = stop.changed() => return,
+            _ = stream.read(&mut probe) => return,
+            received = events.recv() => match received {
+                Ok(event) => event,
+                Err(RecvError::Lagged(count)) => Event::Missed { count },
+                Err(RecvError::Closed) => return,
+            },
+        };
+        let frame = match encode_frame(&Response::Event(event)) {
+            Ok(frame) => frame,
+            Err(err) => {
+                tracing::error!(error = %err, "event cannot be encoded");
+                continue;
+            }
+        };
+        match tokio::time::timeout(EVENT_SEND_TIMEOUT, write_frame_async(stream, &frame)).await {
+            Ok(Ok(())) => {}
+            Ok(Err(err)) => return log_closed(agent, &err),
+            Err(_) => {
+                tracing::warn!(%agent, "closing a subscription that stopped reading events");
+                return;
+            }
         }
     }
 }
@@ -218,8 +274,8 @@ async fn handshake(stream: &mut Stream) -> Result<String, String> {
     Ok(theirs.agent.chars().take(64).collect())
 }
 
-async fn answer(daemon: &Daemon, agent: &str, payload: &[u8]) -> Response {
-    match decode_payload::<Request>(payload) {
+async fn answer(daemon: &Daemon, agent: &str, request: Result<Request, CodecError>) -> Response {
+    match request {
         Ok(request) => {
             tracing::debug!(%agent, request = request.kind(), "request");
             handlers::handle(daemon, request).await

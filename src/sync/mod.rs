@@ -15,8 +15,8 @@ mod worker;
 use std::sync::Arc;
 use std::time::Duration;
 
-use pushbind_client::protocol::{ErrorCode, ErrorReply, SyncReport};
-use tokio::sync::{mpsc, oneshot, watch};
+use pushbind_client::protocol::{ErrorCode, ErrorReply, Event, SyncReport};
+use tokio::sync::{broadcast, mpsc, oneshot, watch};
 
 pub use worker::spawn;
 
@@ -48,6 +48,7 @@ pub struct SyncHandle {
     client: Result<Arc<ImClient>, String>,
     store: Store,
     health: Arc<std::sync::Mutex<Option<String>>>,
+    events: broadcast::Sender<Event>,
 }
 
 impl SyncHandle {
@@ -99,13 +100,15 @@ impl SyncHandle {
             Ok(client) => client,
             Err(problem) => return Err(ErrorReply::new(ErrorCode::NotConfigured, problem.clone())),
         };
-        refresh_notifiers(client, &self.store).await.map_err(|err| {
-            let code = match err.kind {
-                kind if kind.is_transient() => ErrorCode::ServerUnavailable,
-                _ => ErrorCode::ServerRejected,
-            };
-            ErrorReply::new(code, err.message)
-        })
+        refresh_notifiers(client, &self.store, &self.events)
+            .await
+            .map_err(|err| {
+                let code = match err.kind {
+                    kind if kind.is_transient() => ErrorCode::ServerUnavailable,
+                    _ => ErrorCode::ServerRejected,
+                };
+                ErrorReply::new(code, err.message)
+            })
     }
 
     /// Returns the reason no call can be sent until the configuration or the
@@ -129,6 +132,12 @@ impl SyncHandle {
         }
     }
 
+    /// Returns a receiver of every event from now on, with a queue of
+    /// [`pushbind_client::protocol::EVENT_QUEUE_LEN`] events.
+    pub fn subscribe(&self) -> broadcast::Receiver<Event> {
+        self.events.subscribe()
+    }
+
     /// Hands the app's new bearer token to the server client.
     pub async fn set_bearer(&self, token: String) {
         if let Ok(client) = &self.client {
@@ -146,17 +155,37 @@ fn stopped_report() -> SyncReport {
 
 /// Fetches the certificate list and replaces the cache. A failure is kept
 /// in the cache's status and returned.
-async fn refresh_notifiers(client: &ImClient, store: &Store) -> Result<(), ApiError> {
+/// Sends `event` to every subscriber; an event with none is dropped.
+fn publish(events: &broadcast::Sender<Event>, event: Event) {
+    let _ = events.send(event);
+}
+
+async fn refresh_notifiers(
+    client: &ImClient,
+    store: &Store,
+    events: &broadcast::Sender<Event>,
+) -> Result<(), ApiError> {
     let stored =
         |err: crate::store::StoreError| ApiError::new(FailureKind::Transient, err.to_string());
     match client.list_notifiers().await {
         Ok(list) => {
             let count = list.len();
             let now = crate::store::now_millis();
-            store
-                .write(move |tx| notifiers::replace(tx, &list, now))
+            let mut names: Vec<String> = list.iter().map(|n| n.name.clone()).collect();
+            names.sort();
+            let before = store
+                .write(move |tx| {
+                    let before = notifiers::list(tx)?;
+                    notifiers::replace(tx, &list, now)?;
+                    Ok(before)
+                })
                 .await
                 .map_err(stored)?;
+            let mut before: Vec<String> = before.into_iter().map(|n| n.name).collect();
+            before.sort();
+            if before != names {
+                publish(events, Event::NotifiersChanged { names });
+            }
             tracing::debug!(count, "refreshed certificate list");
             Ok(())
         }

@@ -5,13 +5,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use pushbind_client::protocol::SyncReport;
-use tokio::sync::{mpsc, watch};
+use pushbind_client::protocol::{EVENT_QUEUE_LEN, Event};
+use tokio::sync::{broadcast, mpsc, watch};
 use tokio::time::{Instant, sleep_until};
 
 use super::backoff::{MAX_RETRY_AFTER, jittered, retry_delay};
-use super::failure::ApiError;
+use super::failure::{ApiError, FailureKind};
 use super::http::ImClient;
-use super::{Command, SyncHandle, refresh_notifiers};
+use super::{Command, SyncHandle, publish, refresh_notifiers};
 use crate::config::SyncSettings;
 use crate::store::outbox::{self, Attempt, OutboxItem};
 use crate::store::{Store, StoreError, bindings, now_millis};
@@ -37,6 +38,7 @@ struct Worker {
     health: Arc<std::sync::Mutex<Option<String>>>,
     /// Turns true when the daemon stops.
     stop: watch::Receiver<bool>,
+    events: broadcast::Sender<Event>,
     /// The reason the last comparison with the server failed, kept until one
     /// succeeds.
     reconcile_error: Option<String>,
@@ -54,6 +56,7 @@ pub fn spawn(
     let (commands, receiver) = mpsc::unbounded_channel();
     let (progress, progress_receiver) = watch::channel(0);
     let health = Arc::new(std::sync::Mutex::new(None));
+    let (events, _) = broadcast::channel(EVENT_QUEUE_LEN);
     let now = Instant::now();
     let worker = Worker {
         store: store.clone(),
@@ -67,6 +70,7 @@ pub fn spawn(
         reconcile_requested: true,
         next_notifier_refresh: now,
         health: health.clone(),
+        events: events.clone(),
         stop: shutdown,
         reconcile_error: None,
     };
@@ -77,6 +81,7 @@ pub fn spawn(
         client,
         store,
         health,
+        events,
     };
     (handle, task)
 }
@@ -199,7 +204,7 @@ impl Worker {
     }
 
     async fn refresh_notifiers(&mut self, client: &ImClient) {
-        let interval = match refresh_notifiers(client, &self.store).await {
+        let interval = match refresh_notifiers(client, &self.store, &self.events).await {
             Ok(()) => self.settings.notifier_refresh_interval,
             Err(_) => self
                 .settings
@@ -235,6 +240,7 @@ impl Worker {
             .await
             .map_err(|err| err.to_string())?;
         let Some(user) = user else { return Ok(()) };
+        let user_id = user.clone();
         let remote = client
             .get_bindings(&user)
             .await
@@ -257,6 +263,21 @@ impl Worker {
                 unmanaged = ?change.unmanaged,
                 "compared bindings with the server"
             );
+        }
+        for name in change.removed_by_server {
+            publish(
+                &self.events,
+                Event::BindingRemovedByServer {
+                    user_id: user_id.clone(),
+                    notifier_name: name.clone(),
+                },
+            );
+            let reason = "the server removed the binding; supply a fresh device token".to_owned();
+            let needed = Event::TokenNeeded {
+                notifier_name: Some(name),
+                reason,
+            };
+            publish(&self.events, needed);
         }
         Ok(())
     }
@@ -314,6 +335,13 @@ impl Worker {
                 Ok(remaining) => self.applied(remaining),
                 Err(err) if err.kind.is_transient() => self.retry(&item, &err),
                 Err(err) if err.kind.pauses_all_calls() => {
+                    if err.kind == FailureKind::TokenNeeded {
+                        let needed = Event::TokenNeeded {
+                            notifier_name: None,
+                            reason: err.message.clone(),
+                        };
+                        publish(&self.events, needed);
+                    }
                     tracing::warn!(error = %err, "server calls stopped until the credentials change");
                     report.error = Some(err.message);
                     // The client records the rejection and the worker then
@@ -379,11 +407,13 @@ impl Worker {
             }
             Attempt::Retry { .. } => {}
         }
+        let event = attempt_event(item, &attempt);
         let item = item.clone();
         let now = now_millis();
         self.store
             .write(move |tx| outbox::record(tx, &item, &attempt, now))
             .await?;
+        publish(&self.events, event);
         self.progress.send_modify(|count| *count += 1);
         Ok(())
     }
@@ -406,6 +436,33 @@ impl Worker {
             tracing::error!(error = %err, "cannot count queued calls");
             (0, 0)
         })
+    }
+}
+
+/// The event that tells subscribers about an attempt at `item`.
+fn attempt_event(item: &OutboxItem, attempt: &Attempt) -> Event {
+    let (user_id, notifier_name) = (item.user_id.clone(), item.notifier_name.clone());
+    match attempt {
+        Attempt::Applied { remaining } => Event::BindingConfirmed {
+            device_token: remaining
+                .iter()
+                .find(|(name, _)| *name == item.notifier_name)
+                .map(|(_, token)| crate::fingerprint::fingerprint(token)),
+            user_id,
+            notifier_name,
+        },
+        Attempt::Retry { error, .. } => Event::BindingFailed {
+            user_id,
+            notifier_name,
+            reason: error.clone(),
+            will_retry: true,
+        },
+        Attempt::Park { error } => Event::BindingFailed {
+            user_id,
+            notifier_name,
+            reason: error.clone(),
+            will_retry: false,
+        },
     }
 }
 

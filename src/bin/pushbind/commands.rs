@@ -26,6 +26,21 @@ fn connect(socket: &Path) -> anyhow::Result<Client> {
     Ok(Client::connect_to(socket)?)
 }
 
+/// Prints events as they arrive, until the daemon closes the connection.
+pub(crate) fn events(socket: &Path, output: Output) -> anyhow::Result<ExitStatus> {
+    for event in connect(socket)?.subscribe()? {
+        let event = event?;
+        let line = if output.json {
+            serde_json::to_string(&event)?
+        } else {
+            render::event(&event, now_millis())
+        };
+        write_stdout(&format!("{line}\n"))?;
+    }
+    print_note("pushbindd closed the event stream");
+    Ok(ExitStatus::NotRunning)
+}
+
 pub(crate) fn status(socket: &Path, output: Output) -> anyhow::Result<ExitStatus> {
     let report = connect(socket)?.status()?;
     output.print(&report, |report| render::status(report, now_millis()))?;

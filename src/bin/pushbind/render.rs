@@ -4,7 +4,7 @@
 use std::fmt::Write;
 
 use pushbind_client::protocol::{
-    ConfigEntry, HistoryEntry, NotifierCacheInfo, OutboxSummary, ServerBinding, ServerInfo,
+    ConfigEntry, Event, HistoryEntry, NotifierCacheInfo, OutboxSummary, ServerBinding, ServerInfo,
     TokenView, UnixMillis,
 };
 use pushbind_client::{
@@ -52,6 +52,50 @@ fn desired_token_text(binding: &BindingView) -> &str {
 
 fn confirmed_token_text(binding: &BindingView) -> &str {
     binding.confirmed_token.as_deref().unwrap_or("(none)")
+}
+
+/// Renders one event as a line: the time, what happened and to which
+/// binding.
+pub(crate) fn event(event: &Event, now: UnixMillis) -> String {
+    let when = humantime::format_rfc3339_seconds(
+        std::time::UNIX_EPOCH + std::time::Duration::from_millis(u64::try_from(now).unwrap_or(0)),
+    );
+    let text = match event {
+        Event::BindingConfirmed {
+            user_id,
+            notifier_name,
+            device_token,
+        } => format!(
+            "confirmed  {user_id} / {notifier_name}: server holds {}",
+            device_token.as_deref().unwrap_or("no binding")
+        ),
+        Event::BindingFailed {
+            user_id,
+            notifier_name,
+            reason,
+            will_retry,
+        } => {
+            let next = if *will_retry { "will retry" } else { "parked" };
+            format!("failed     {user_id} / {notifier_name} ({next}): {reason}")
+        }
+        Event::BindingRemovedByServer {
+            user_id,
+            notifier_name,
+        } => format!("removed    {user_id} / {notifier_name} by the server"),
+        Event::TokenNeeded {
+            notifier_name,
+            reason,
+        } => match notifier_name {
+            Some(name) => format!("token      needed for {name}: {reason}"),
+            None => format!("token      needed: {reason}"),
+        },
+        Event::NotifiersChanged { names } => {
+            format!("certs      changed: {}", names.join(", "))
+        }
+        Event::Missed { count } => format!("missed     {count} events (read too slowly)"),
+        Event::Unknown => "unknown    event from a newer pushbindd".to_owned(),
+    };
+    format!("{when}  {text}")
 }
 
 /// Renders `pushbind status`.
