@@ -704,3 +704,49 @@ async fn huge_retry_after_does_not_stop_daemon() {
     assert_eq!(report.confirmed, 1, "{report:?}");
     assert_eq!(server.bindings(APP_KEY, "u1").len(), 1);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn login_does_not_resend_token_server_removed() {
+    let server = standin().await;
+    let daemon = Daemon::start(&server.url()).await;
+    let mut client = daemon.client().await;
+    client.login("u1", None).await.unwrap();
+    client.bind_device_token("fcm-main", "T1").await.unwrap();
+    daemon
+        .wait_for_state("u1", "fcm-main", SyncState::Synced)
+        .await;
+    let device = daemon.status().await.device_id;
+    assert!(server.drop_binding(APP_KEY, "u1", &device, "fcm-main"));
+    client.login("u1", None).await.unwrap();
+    daemon
+        .wait_for_state("u1", "fcm-main", SyncState::RemovedByServer)
+        .await;
+    let puts = server.call_count(Route::PutBinding);
+    let report = client.login("u1", None).await.unwrap();
+    assert!(report.queued.is_empty(), "{report:?}");
+    client.sync_now(true).await.unwrap();
+    assert_eq!(server.call_count(Route::PutBinding), puts);
+    assert!(server.bindings(APP_KEY, "u1").is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn login_parks_token_for_unlisted_certificate() {
+    let server = standin().await;
+    let daemon = Daemon::start(&server.url()).await;
+    let mut client = daemon.client().await;
+    client.bind_device_token("fcm-main", "T1").await.unwrap();
+    assert!(server.remove_notifier(APP_KEY, "fcm-main"));
+    client.notifiers(true).await.unwrap();
+    client.login("u1", None).await.unwrap();
+    let parked = daemon
+        .wait_for_state("u1", "fcm-main", SyncState::Parked)
+        .await;
+    assert!(
+        parked
+            .warning
+            .unwrap()
+            .contains("not in the app's certificate list")
+    );
+    client.sync_now(true).await.unwrap();
+    assert_eq!(server.call_count(Route::PutBinding), 0);
+}

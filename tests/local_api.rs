@@ -651,3 +651,15 @@ async fn failed_comparison_shows_in_status() {
     let problem = status.server.problem.unwrap();
     assert!(problem.contains("cannot compare bindings"), "{problem}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn silent_connections_cannot_lock_out_new_clients() {
+    let server = standin().await;
+    let daemon = Daemon::start(&server.url()).await;
+    let mut silent = Vec::new();
+    for _ in 0..70 {
+        silent.push(UnixStream::connect(&daemon.socket).await.unwrap());
+    }
+    let mut client = daemon.client().await;
+    assert!(client.status().await.is_ok(), "a new client is served");
+}

@@ -153,9 +153,18 @@ async fn login(
     }
     let bearer = bearer_token.clone();
     let user = user_id.clone();
+    let max_age = max_age_ms(daemon);
     let change = daemon
         .store
-        .write(move |tx| bindings::login(tx, &user, bearer.as_deref(), now_millis()))
+        .write(move |tx| {
+            let now = now_millis();
+            let mut change = bindings::login(tx, &user, bearer.as_deref(), now)?;
+            notifiers::recheck(tx, now, max_age)?;
+            for view in &mut change.queued {
+                *view = status::binding_view(tx, &view.user_id, &view.notifier_name)?;
+            }
+            Ok(change)
+        })
         .await
         .map_err(internal)?;
     if let Some(token) = bearer_token {

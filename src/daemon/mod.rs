@@ -24,6 +24,11 @@ use crate::sync::{self, SyncHandle};
 /// only database work; a worker still running after it is aborted.
 const WORKER_STOP_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// Time the database threads get to finish queued jobs at shutdown. Jobs
+/// still queued after it were never acknowledged, so nothing is lost by
+/// leaving them.
+const STORE_STOP_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// Time open connections get to finish their request at shutdown.
 const CONNECTION_STOP_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -138,7 +143,15 @@ pub async fn run(
     server::drain(connections, CONNECTION_STOP_TIMEOUT).await;
     drop(daemon);
     // The thread ends once every handle is gone, after its queued jobs.
-    let _ = tokio::task::spawn_blocking(move || store_threads.join()).await;
+    let joined = tokio::time::timeout(
+        STORE_STOP_TIMEOUT,
+        tokio::task::spawn_blocking(move || store_threads.join()),
+    );
+    if joined.await.is_err() {
+        tracing::warn!(
+            "database writes still waiting for another process's lock; stopping without them"
+        );
+    }
     drop(data_lock);
     drop(lock);
     tracing::info!("stopped");

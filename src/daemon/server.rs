@@ -136,7 +136,17 @@ async fn serve_connection(
     if !peer_is_owner(&stream) {
         return;
     }
-    let agent = match handshake(&mut stream).await {
+    // A connection waiting for its handshake counts as idle, so that silent
+    // connections cannot lock out others either.
+    idle.set_idle(id, close);
+    let handshake = tokio::select! {
+        _ = close.notified() => {
+            tracing::info!("closing a connection still without a handshake to serve a new one");
+            return;
+        }
+        handshake = handshake(&mut stream) => handshake,
+    };
+    let agent = match handshake {
         Ok(agent) => agent,
         Err(reason) => {
             tracing::warn!(%reason, "closing connection after a failed handshake");

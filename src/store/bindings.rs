@@ -337,6 +337,14 @@ pub fn login(
     for token in stored_tokens(tx)? {
         let name = &token.notifier_name;
         let environment = token.apns_environment;
+        // A parked or server-removed token is tried again only when the app
+        // binds it again, never by a login.
+        if let Some(row) = load_row(tx, user_id, name)?
+            && row.desired_token.as_deref() == Some(token.device_token.as_str())
+            && matches!(row.state, SyncState::Parked | SyncState::RemovedByServer)
+        {
+            continue;
+        }
         if set_desired(
             tx,
             user_id,

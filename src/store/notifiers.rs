@@ -136,6 +136,28 @@ fn park_unsent(
     Ok(())
 }
 
+/// Applies the cached list to every binding again when the list is fresh:
+/// flags bindings whose certificate is missing or disabled, and parks their
+/// unsent calls. Run after a login queues stored tokens.
+pub fn recheck(tx: &Transaction, now: UnixMillis, max_age_ms: i64) -> Result<(), StoreError> {
+    if !cache_info(tx, now, max_age_ms)?.fresh {
+        return Ok(());
+    }
+    let records: Vec<NotifierRecord> = list(tx)?
+        .into_iter()
+        .map(|info| NotifierRecord {
+            uuid: info.uuid,
+            name: info.name,
+            provider: info.provider,
+            environment: info.environment,
+            package_name: info.package_name,
+            disabled: info.disabled,
+            modified: info.modified,
+        })
+        .collect();
+    flag_bindings(tx, &records, now)
+}
+
 /// Queues again the calls parked because their certificate was missing from
 /// the list, now that it is listed.
 fn resume_parked(

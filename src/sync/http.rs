@@ -51,8 +51,6 @@ struct TokenState {
     /// Token requests that failed in a row; each doubles the wait before
     /// the next one.
     failures: u32,
-    /// The reason the credentials or the bearer token cannot be used.
-    rejected: Option<ApiError>,
 }
 
 /// Client of one app on the IM server.
@@ -64,6 +62,10 @@ pub struct ImClient {
     auth: Auth,
     token: tokio::sync::Mutex<TokenState>,
     bearer: Mutex<Option<String>>,
+    /// The reason the credentials or the bearer token cannot be used. Kept
+    /// apart from the token state, whose lock is held across token
+    /// requests, so that status never waits for one.
+    rejected: Mutex<Option<ApiError>>,
 }
 
 /// Returns the base URL of the app's REST resources.
@@ -105,24 +107,28 @@ impl ImClient {
             auth: config.auth.clone(),
             token: tokio::sync::Mutex::new(TokenState::default()),
             bearer: Mutex::new(bearer),
+            rejected: Mutex::new(None),
         })
     }
 
     /// Replaces the app's bearer token after a login that handed one over.
     pub async fn set_bearer(&self, token: String) {
         *self.bearer.lock().expect("bearer lock") = Some(token);
-        self.token.lock().await.rejected = None;
+        *self.rejected.lock().expect("rejected lock") = None;
     }
 
     /// Returns the reason calls are stopped until the configuration or the
     /// token changes.
     pub async fn auth_problem(&self) -> Option<String> {
-        self.token
-            .lock()
-            .await
-            .rejected
-            .as_ref()
-            .map(|err| err.message.clone())
+        self.rejection().map(|err| err.message)
+    }
+
+    fn rejection(&self) -> Option<ApiError> {
+        self.rejected.lock().expect("rejected lock").clone()
+    }
+
+    fn set_rejection(&self, err: &ApiError) {
+        *self.rejected.lock().expect("rejected lock") = Some(err.clone());
     }
 
     /// `PUT users/{user}/push/binding`: binds `token` for (user, device,
@@ -142,24 +148,25 @@ impl ImClient {
         });
         let path = format!("users/{user_id}/push/binding");
         let envelope = self.call(Method::PUT, &path, Some(&body)).await?;
-        parse_entities(&envelope, "push binding")
+        parse_bindings(&envelope, "push binding answer", device_id)
     }
 
     /// `GET users/{user}/push/binding`: the user's bindings on all devices.
-    pub async fn get_bindings(&self, user_id: &str) -> Result<Vec<RemoteBinding>, ApiError> {
+    /// `device_id` is this device's, whose entries must all be well formed.
+    pub async fn get_bindings(
+        &self,
+        user_id: &str,
+        device_id: &str,
+    ) -> Result<Vec<RemoteBinding>, ApiError> {
         let path = format!("users/{user_id}/push/binding");
         let envelope = self.call(Method::GET, &path, None).await?;
-        parse_entities(&envelope, "push binding list")
+        parse_bindings(&envelope, "push binding list", device_id)
     }
 
     /// `GET notifiers`: the app's push certificates, without secrets.
     pub async fn list_notifiers(&self) -> Result<Vec<NotifierRecord>, ApiError> {
         let envelope = self.call(Method::GET, "notifiers", None).await?;
-        let entities: Vec<RemoteNotifier> = parse_entities(&envelope, "certificate list")?;
-        Ok(entities
-            .into_iter()
-            .map(RemoteNotifier::into_record)
-            .collect())
+        parse_notifiers(&envelope)
     }
 
     async fn call(
@@ -212,9 +219,8 @@ impl ImClient {
 
     async fn reject(&self, err: ApiError) {
         tracing::warn!(error = %err, "server calls stopped until the credentials change");
-        let mut state = self.token.lock().await;
-        state.cached = None;
-        state.rejected = Some(err);
+        self.set_rejection(&err);
+        self.token.lock().await.cached = None;
     }
 
     /// Returns the token for the `Authorization` header.
@@ -226,10 +232,10 @@ impl ImClient {
                 client_secret,
             } => (client_id, client_secret),
         };
-        let mut state = self.token.lock().await;
-        if let Some(err) = &state.rejected {
-            return Err(err.clone());
+        if let Some(err) = self.rejection() {
+            return Err(err);
         }
+        let mut state = self.token.lock().await;
         let now = Instant::now();
         if let Some(cached) = &state.cached
             && cached.refresh_at.is_none_or(|at| now < at)
@@ -266,7 +272,7 @@ impl ImClient {
                         "the server rejected client_id {client_id:?} and its secret ({}); fix them in the configuration and restart pushbindd",
                         err.message
                     );
-                    state.rejected = Some(err.clone());
+                    self.set_rejection(&err);
                 }
                 return Err(err);
             }
@@ -281,9 +287,8 @@ impl ImClient {
     /// Returns the app's bearer token. Its absence is recorded like a rejection, so
     /// the worker waits for a login instead of retrying.
     async fn bearer_token(&self) -> Result<String, ApiError> {
-        let mut state = self.token.lock().await;
-        if let Some(err) = &state.rejected {
-            return Err(err.clone());
+        if let Some(err) = self.rejection() {
+            return Err(err);
         }
         let bearer = self.bearer.lock().expect("bearer lock").clone();
         bearer.ok_or_else(|| {
@@ -291,7 +296,7 @@ impl ImClient {
                 FailureKind::TokenNeeded,
                 "no bearer token: auth is bearer_token, so the app must log in with a token from its backend",
             );
-            state.rejected = Some(err.clone());
+            self.set_rejection(&err);
             err
         })
     }
@@ -431,33 +436,75 @@ fn error_from_answer(
     ApiError::new(kind, message)
 }
 
-fn parse_entities<T: serde::de::DeserializeOwned>(
-    envelope: &Value,
-    what: &str,
-) -> Result<Vec<T>, ApiError> {
-    let Some(Value::Array(entities)) = envelope.get("entities") else {
-        let message = format!("the server's {what} has no entities array");
-        return Err(ApiError::new(FailureKind::Transient, message));
-    };
-    let mut parsed = Vec::with_capacity(entities.len());
-    let mut skipped = 0;
-    for entity in entities {
-        match T::deserialize(entity) {
-            Ok(value) => parsed.push(value),
-            Err(err) => {
-                skipped += 1;
-                tracing::debug!(error = %err, "skipped a malformed entry of the server's {what}");
-            }
+fn entities<'a>(envelope: &'a Value, what: &str) -> Result<&'a [Value], ApiError> {
+    match envelope.get("entities") {
+        Some(Value::Array(entities)) => Ok(entities),
+        _ => {
+            let message = format!("the server's {what} has no entities array");
+            Err(ApiError::new(FailureKind::Transient, message))
         }
     }
-    if skipped > 0 {
-        tracing::warn!(
-            skipped,
-            kept = parsed.len(),
-            "the server's {what} had malformed entries"
-        );
+}
+
+/// Parses a list of bindings. A malformed entry of another device is
+/// skipped; one of this device, or one that names no device, fails the
+/// whole list, because the daemon would otherwise take its binding for
+/// missing.
+fn parse_bindings(
+    envelope: &Value,
+    what: &str,
+    device_id: &str,
+) -> Result<Vec<RemoteBinding>, ApiError> {
+    let mut parsed = Vec::new();
+    for entry in entities(envelope, what)? {
+        match RemoteBinding::deserialize(entry) {
+            Ok(binding) => parsed.push(binding),
+            Err(err) => match entry.get("device_id").and_then(Value::as_str) {
+                Some(other) if other != device_id => {
+                    tracing::warn!(error = %err, "skipped a malformed entry of another device in the server's {what}");
+                }
+                _ => {
+                    let message =
+                        format!("the server's {what} has a malformed entry for this device: {err}");
+                    return Err(ApiError::new(FailureKind::Transient, message));
+                }
+            },
+        }
     }
     Ok(parsed)
+}
+
+/// Parses the certificate list. Only `name` is required; other fields of
+/// an unexpected type are read as absent, so that a certificate is never
+/// taken for missing because of one odd field. An entry without a name is
+/// skipped, since nothing can bind to it.
+fn parse_notifiers(envelope: &Value) -> Result<Vec<NotifierRecord>, ApiError> {
+    let text = |entry: &Value, key: &str| entry.get(key).and_then(Value::as_str).map(str::to_owned);
+    let mut records = Vec::new();
+    for entry in entities(envelope, "certificate list")? {
+        let Some(name) = text(entry, "name") else {
+            tracing::warn!("skipped an entry without a name in the server's certificate list");
+            continue;
+        };
+        let modified = match entry.get("modified") {
+            Some(Value::Number(number)) => number.as_i64(),
+            Some(Value::String(digits)) => digits.parse().ok(),
+            _ => None,
+        };
+        records.push(NotifierRecord {
+            uuid: text(entry, "uuid").unwrap_or_else(|| name.clone()),
+            provider: text(entry, "provider").unwrap_or_default(),
+            environment: text(entry, "environment"),
+            package_name: text(entry, "packageName"),
+            disabled: entry
+                .get("disabled")
+                .and_then(Value::as_bool)
+                .unwrap_or(false),
+            modified,
+            name,
+        });
+    }
+    Ok(records)
 }
 
 /// Accepts `expires_in` as a number or a numeric string.
@@ -494,39 +541,6 @@ fn parse_token(envelope: &Value) -> Result<CachedToken, ApiError> {
         value: value.to_owned(),
         refresh_at,
     })
-}
-
-#[derive(Deserialize)]
-struct RemoteNotifier {
-    #[serde(default)]
-    uuid: String,
-    name: String,
-    #[serde(default)]
-    provider: String,
-    environment: Option<String>,
-    #[serde(rename = "packageName")]
-    package_name: Option<String>,
-    #[serde(default)]
-    disabled: bool,
-    modified: Option<i64>,
-}
-
-impl RemoteNotifier {
-    fn into_record(self) -> NotifierRecord {
-        NotifierRecord {
-            uuid: if self.uuid.is_empty() {
-                self.name.clone()
-            } else {
-                self.uuid
-            },
-            name: self.name,
-            provider: self.provider,
-            environment: self.environment,
-            package_name: self.package_name,
-            disabled: self.disabled,
-            modified: self.modified,
-        }
-    }
 }
 
 #[cfg(test)]
@@ -600,18 +614,35 @@ mod tests {
     }
 
     #[test]
-    fn entities_must_be_present_and_bad_entries_are_skipped() {
-        let missing = parse_entities::<RemoteBinding>(&json!({"action": "get"}), "list");
+    fn malformed_entries_of_this_device_fail_the_list() {
+        let missing = parse_bindings(&json!({"action": "get"}), "list", "d1");
         assert!(missing.unwrap_err().message.contains("no entities"));
-        let null = parse_entities::<RemoteBinding>(&json!({"entities": null}), "list");
-        assert!(null.is_err());
-        let mixed = json!({"entities": [
+        assert!(parse_bindings(&json!({"entities": null}), "list", "d1").is_err());
+        let other_bad = json!({"entities": [
             {"device_id": "d1", "notifier_name": "n", "device_token": "t", "extra": 1},
             {"device_id": "d2", "notifier_name": "n", "device_token": null},
         ]});
-        let parsed = parse_entities::<RemoteBinding>(&mixed, "list").unwrap();
+        let parsed = parse_bindings(&other_bad, "list", "d1").unwrap();
         assert_eq!(parsed.len(), 1);
         assert_eq!(parsed[0].device_id, "d1");
+        let own_bad =
+            json!({"entities": [{"device_id": "d1", "notifier_name": "n", "device_token": null}]});
+        assert!(parse_bindings(&own_bad, "list", "d1").is_err());
+        let nameless = json!({"entities": [{"notifier_name": "n", "device_token": "t"}]});
+        assert!(parse_bindings(&nameless, "list", "d1").is_err());
+    }
+
+    #[test]
+    fn odd_certificate_fields_keep_the_certificate() {
+        let list = json!({"entities": [
+            {"name": "hw-main", "provider": "HUAWEIPUSH", "modified": "1700000000000", "disabled": "no"},
+            {"provider": "APNS"},
+        ]});
+        let records = parse_notifiers(&list).unwrap();
+        assert_eq!(records.len(), 1);
+        assert_eq!(records[0].name, "hw-main");
+        assert_eq!(records[0].modified, Some(1_700_000_000_000));
+        assert!(!records[0].disabled);
     }
 
     #[test]

@@ -242,7 +242,7 @@ impl Worker {
         let Some(user) = user else { return Ok(()) };
         let user_id = user.clone();
         let remote = client
-            .get_bindings(&user)
+            .get_bindings(&user, &self.device_id)
             .await
             .map_err(|err| err.message)?;
         let mine: Vec<(String, String)> = remote
