@@ -6,7 +6,9 @@
 //! the machine id itself never leaves the machine. The derivation follows
 //! systemd's `sd_id128_get_machine_app_specific()`: HMAC-SHA256 keyed with
 //! the machine id over an application id, truncated to 128 bits and marked
-//! as a version 4 UUID. Elsewhere the id is a random version 4 UUID.
+//! as a version 4 UUID. The application id includes the user's uid, so
+//! that two users of one machine, each with a daemon, are two devices.
+//! Elsewhere the id is a random version 4 UUID.
 
 use std::path::Path;
 
@@ -30,11 +32,12 @@ pub fn read_machine_id(path: &Path) -> Option<String> {
     valid.then(|| id.to_ascii_lowercase())
 }
 
-/// The device id for a machine id.
-pub fn derive(machine_id: &str) -> String {
+/// The device id for a machine id and a user.
+pub fn derive(machine_id: &str, uid: u32) -> String {
     let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(machine_id.as_bytes())
         .expect("HMAC takes keys of any length");
     mac.update(APPLICATION_ID);
+    mac.update(format!(" uid {uid}").as_bytes());
     let digest = mac.finalize().into_bytes();
     let mut bytes = [0u8; 16];
     bytes.copy_from_slice(&digest[..16]);
@@ -47,7 +50,7 @@ pub fn derive(machine_id: &str) -> String {
 /// is readable, random otherwise.
 pub fn new_device_id(machine_id_file: &Path) -> String {
     match read_machine_id(machine_id_file) {
-        Some(machine_id) => derive(&machine_id),
+        Some(machine_id) => derive(&machine_id, pushbind_client::paths::current_uid()),
         None => Uuid::new_v4().to_string(),
     }
 }
@@ -60,12 +63,17 @@ mod tests {
 
     #[test]
     fn derived_id_is_stable_uuid_v4_and_hides_machine_id() {
-        let id = derive(MACHINE);
-        assert_eq!(id, derive(MACHINE));
+        let id = derive(MACHINE, 1000);
+        assert_eq!(id, derive(MACHINE, 1000));
+        assert_ne!(
+            id,
+            derive(MACHINE, 1001),
+            "each user is a device of its own"
+        );
         let uuid = Uuid::parse_str(&id).unwrap();
         assert_eq!(uuid.get_version_num(), 4);
         assert!(!id.replace('-', "").contains(&MACHINE[..8]));
-        assert_ne!(id, derive("fedcba9876543210fedcba9876543210"));
+        assert_ne!(id, derive("fedcba9876543210fedcba9876543210", 1000));
     }
 
     #[test]

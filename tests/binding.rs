@@ -595,7 +595,7 @@ async fn put_on_server(
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn reconcile_repairs_token_and_reports_unmanaged() {
+async fn reconcile_repairs_token_and_removes_stale_binding() {
     let server = standin().await;
     let mut daemon = Daemon::start(&server.url()).await;
     let mut client = daemon.client().await;
@@ -607,21 +607,28 @@ async fn reconcile_repairs_token_and_reports_unmanaged() {
     let device = daemon.status().await.device_id;
     put_on_server(&server, &device, "fcm-main", "STRANGER").await;
     put_on_server(&server, &device, "prod-apns", "LEFTOVER").await;
+    put_on_server(&server, "other-device", "fcm-main", "PHONE").await;
     drop(client);
     daemon.stop();
     daemon.restart().await;
-    let status = daemon
-        .wait_for("the repaired token", |_| {
-            server
-                .bindings(APP_KEY, "u1")
-                .iter()
-                .any(|b| b.device_token == "T1")
-        })
-        .await;
+    daemon.wait_until_idle().await;
+    let mut held = server_bindings(&server, "u1");
+    held.sort();
+    let mut expected = vec![
+        with_device("other-device", "fcm-main", "PHONE"),
+        with_device(&device, "fcm-main", "T1"),
+    ];
+    expected.sort();
+    assert_eq!(
+        held, expected,
+        "repaired, stale removed, other device left alone"
+    );
+    let status = daemon.status().await;
     assert_eq!(status.unmanaged.len(), 1, "{status:#?}");
-    assert_eq!(status.unmanaged[0].notifier_name, "prod-apns");
-    assert!(!status.unmanaged[0].device_token.contains("LEFTOVER"));
+    assert_eq!(status.unmanaged[0].device_id, "other-device");
+    assert!(!status.unmanaged[0].device_token.contains("PHONE"));
     assert!(status.history.iter().any(|entry| entry.event == "repair"));
+    assert!(status.history.iter().any(|entry| entry.event == "stale"));
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -285,7 +285,8 @@ pub struct StatusReport {
     pub tokens: Vec<TokenView>,
     pub outbox: OutboxSummary,
     pub notifiers: NotifierCacheInfo,
-    /// Bindings of this device on the server that the daemon did not make.
+    /// Bindings of the logged-in user on other devices, as of the last
+    /// comparison with the server. The daemon leaves them alone.
     pub unmanaged: Vec<ServerBinding>,
     /// The most recent changes and sync results, newest first.
     pub history: Vec<HistoryEntry>,
@@ -405,6 +406,9 @@ pub struct NotifierCacheInfo {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ServerBinding {
     pub user_id: String,
+    /// The device the binding belongs to.
+    #[serde(default)]
+    pub device_id: String,
     pub notifier_name: String,
     pub device_token: String,
 }

@@ -256,17 +256,22 @@ pub struct ReconcileChange {
     pub repaired: Vec<String>,
     /// Bindings the server removed by itself.
     pub removed_by_server: Vec<String>,
-    /// Server bindings of this device that the daemon did not make.
+    /// Server bindings of this device that the daemon has no record of,
+    /// such as ones left by a wiped database: their removal is queued.
+    pub stale: Vec<String>,
+    /// Bindings of the user on other devices, which the daemon leaves alone.
     pub unmanaged: Vec<String>,
 }
 
-/// Compares `user_id`'s bindings with `server`, the server's bindings of
-/// this device for that user as (certificate, token). Bindings with a call
-/// in flight or queued are left alone; the call decides them.
+/// Compares `user_id`'s bindings with the server's: `server` holds this
+/// device's as (certificate, token), `others` the user's bindings on other
+/// devices as (device, certificate, token). Bindings with a call in flight
+/// or queued are left alone; the call decides them.
 pub fn reconcile(
     tx: &Transaction,
     user_id: &str,
     server: &[(String, String)],
+    others: &[(String, String, String)],
     now: UnixMillis,
 ) -> Result<ReconcileChange, StoreError> {
     let server: HashMap<&str, &str> = server
@@ -300,12 +305,31 @@ pub fn reconcile(
         stmt.query_map([user_id], |row| row.get(0))?
             .collect::<Result<_, _>>()?
     };
-    let unmanaged: Vec<(String, String, String)> = server
+    let mut stale: Vec<(&str, &str)> = server
         .iter()
         .filter(|(name, _)| !managed.iter().any(|m| m == *name))
-        .map(|(name, token)| (user_id.to_owned(), (*name).to_owned(), fingerprint(token)))
+        .map(|(name, token)| (*name, *token))
         .collect();
-    change.unmanaged = unmanaged.iter().map(|(_, name, _)| name.clone()).collect();
+    stale.sort();
+    for (name, token) in stale {
+        queue_stale_removal(tx, user_id, name, token, now)?;
+        change.stale.push(name.to_owned());
+    }
+    let unmanaged: Vec<(String, String, String, String)> = others
+        .iter()
+        .map(|(device, name, token)| {
+            (
+                user_id.to_owned(),
+                device.clone(),
+                name.clone(),
+                fingerprint(token),
+            )
+        })
+        .collect();
+    change.unmanaged = unmanaged
+        .iter()
+        .map(|(_, _, name, _)| name.clone())
+        .collect();
     change.unmanaged.sort();
     let unmanaged = serde_json::to_string(&unmanaged).expect("tuples of strings serialize");
     tx.execute(
@@ -314,6 +338,42 @@ pub fn reconcile(
         params![now, unmanaged],
     )?;
     Ok(change)
+}
+
+/// Queues removal of a binding of this device that the daemon has no
+/// record of, and records it as confirmed on the server until then.
+fn queue_stale_removal(
+    tx: &Transaction,
+    user_id: &str,
+    notifier_name: &str,
+    token: &str,
+    now: UnixMillis,
+) -> Result<(), StoreError> {
+    tx.execute(
+        "INSERT INTO bindings (user_id, notifier_name, desired_token, confirmed_token,
+                               confirmed_at, state, updated_at)
+         VALUES (?1, ?2, NULL, ?3, ?4, ?5, ?4)",
+        params![
+            user_id,
+            notifier_name,
+            token,
+            now,
+            state_name(SyncState::Pending)
+        ],
+    )?;
+    enqueue(tx, user_id, notifier_name, "", now)?;
+    let detail = format!(
+        "server holds token {} for this device, which no request made; removing it",
+        fingerprint(token)
+    );
+    history::append(
+        tx,
+        "stale",
+        Some(user_id),
+        Some(notifier_name),
+        &detail,
+        now,
+    )
 }
 
 fn reconcile_one(
@@ -611,7 +671,7 @@ mod tests {
         let tx = conn.transaction().unwrap();
         let item = setup(&tx);
         record(&tx, &item, &applied("T1"), 3).unwrap();
-        let change = reconcile(&tx, "u1", &[], 4).unwrap();
+        let change = reconcile(&tx, "u1", &[], &[], 4).unwrap();
         assert_eq!(change.removed_by_server, ["fcm"]);
         assert!(next_due(&tx, 10).unwrap().is_none());
         let view = binding_view(&tx, "u1", "fcm").unwrap();
@@ -620,7 +680,7 @@ mod tests {
     }
 
     #[test]
-    fn reconcile_repairs_other_token_and_reports_unmanaged() {
+    fn reconcile_repairs_token_and_removes_stale() {
         let (_dir, mut conn) = open_temp();
         let tx = conn.transaction().unwrap();
         let item = setup(&tx);
@@ -629,10 +689,15 @@ mod tests {
             ("fcm".to_owned(), "OLD".to_owned()),
             ("other".to_owned(), "X".to_owned()),
         ];
-        let change = reconcile(&tx, "u1", &server, 4).unwrap();
+        let others = [("d2".to_owned(), "fcm".to_owned(), "T9".to_owned())];
+        let change = reconcile(&tx, "u1", &server, &others, 4).unwrap();
         assert_eq!(change.repaired, ["fcm"]);
-        assert_eq!(change.unmanaged, ["other"]);
+        assert_eq!(change.stale, ["other"]);
+        assert_eq!(change.unmanaged, ["fcm"]);
         assert_eq!(next_due(&tx, 10).unwrap().unwrap().device_token, "T1");
+        let stale = binding_view(&tx, "u1", "other").unwrap();
+        assert_eq!(stale.state, SyncState::Pending);
+        assert_eq!(stale.desired_token, None);
     }
 
     #[test]
@@ -640,7 +705,7 @@ mod tests {
         let (_dir, mut conn) = open_temp();
         let tx = conn.transaction().unwrap();
         setup(&tx);
-        let change = reconcile(&tx, "u1", &[], 4).unwrap();
+        let change = reconcile(&tx, "u1", &[], &[], 4).unwrap();
         assert_eq!(change, ReconcileChange::default());
         assert_eq!(
             binding_view(&tx, "u1", "fcm").unwrap().state,

@@ -204,15 +204,18 @@ pub fn reconcile_info(
     let Some((at, unmanaged)) = row else {
         return Ok((None, Vec::new()));
     };
-    let unmanaged: Vec<(String, String, String)> = serde_json::from_str(&unmanaged)
+    let unmanaged: Vec<(String, String, String, String)> = serde_json::from_str(&unmanaged)
         .map_err(|err| StoreError::Corrupt(format!("reconcile result: {err}")))?;
     let unmanaged = unmanaged
         .into_iter()
-        .map(|(user_id, notifier_name, device_token)| ServerBinding {
-            user_id,
-            notifier_name,
-            device_token,
-        })
+        .map(
+            |(user_id, device_id, notifier_name, device_token)| ServerBinding {
+                user_id,
+                device_id,
+                notifier_name,
+                device_token,
+            },
+        )
         .collect();
     Ok((Some(at), unmanaged))
 }

@@ -245,22 +245,35 @@ impl Worker {
             .get_bindings(&user, &self.device_id)
             .await
             .map_err(|err| err.message)?;
-        let mine: Vec<(String, String)> = remote
+        let (mine, others): (Vec<_>, Vec<_>) = remote
             .into_iter()
-            .filter(|binding| binding.device_id == self.device_id)
+            .partition(|binding| binding.device_id == self.device_id);
+        let mine: Vec<(String, String)> = mine
+            .into_iter()
             .map(|binding| (binding.notifier_name, binding.device_token))
+            .collect();
+        let others: Vec<(String, String, String)> = others
+            .into_iter()
+            .map(|binding| {
+                (
+                    binding.device_id,
+                    binding.notifier_name,
+                    binding.device_token,
+                )
+            })
             .collect();
         let now = now_millis();
         let change = self
             .store
-            .write(move |tx| outbox::reconcile(tx, &user, &mine, now))
+            .write(move |tx| outbox::reconcile(tx, &user, &mine, &others, now))
             .await
             .map_err(|err| err.to_string())?;
         if change != Default::default() {
             tracing::info!(
                 repaired = ?change.repaired,
                 removed_by_server = ?change.removed_by_server,
-                unmanaged = ?change.unmanaged,
+                stale = ?change.stale,
+                unmanaged = ?change.unmanaged.len(),
                 "compared bindings with the server"
             );
         }

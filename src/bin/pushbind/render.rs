@@ -270,14 +270,15 @@ fn unmanaged_section(text: &mut String, unmanaged: &[ServerBinding]) {
         return;
     }
     let summary = format!(
-        "{} on the server that pushbindd did not make",
+        "{} of this user on other devices, left alone",
         plural(unmanaged.len(), "binding", "bindings")
     );
     line(text, "unmanaged", summary);
-    let mut table = Table::new(&["USER", "CERTIFICATE", "TOKEN"]);
+    let mut table = Table::new(&["USER", "DEVICE", "CERTIFICATE", "TOKEN"]);
     for binding in unmanaged {
         table.push(vec![
             binding.user_id.clone(),
+            binding.device_id.clone(),
             binding.notifier_name.clone(),
             binding.device_token.clone(),
         ]);
@@ -587,6 +588,7 @@ mod tests {
             },
             unmanaged: vec![ServerBinding {
                 user_id: "u9".into(),
+                device_id: "laptop-2".into(),
                 notifier_name: "old-cert".into(),
                 device_token: "fp-9999".into(),
             }],
@@ -698,7 +700,10 @@ mod tests {
             "{certificates}"
         );
         let unmanaged = line_starting(&text, "unmanaged");
-        assert!(unmanaged.contains("1 binding on the server"), "{unmanaged}");
+        assert!(
+            unmanaged.contains("1 binding of this user on other devices"),
+            "{unmanaged}"
+        );
         assert!(line_starting(&text, "u9").contains("fp-9999"));
         assert!(line_starting(&text, "tokens").ends_with('1'));
         let token = line_starting(&text, "fcm-main     fp-c3d4");
