@@ -757,3 +757,32 @@ async fn login_parks_token_for_unlisted_certificate() {
     client.sync_now(true).await.unwrap();
     assert_eq!(server.call_count(Route::PutBinding), 0);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bindings_compared_when_server_returns() {
+    let server = standin().await;
+    let daemon = Daemon::start(&server.url()).await;
+    let mut client = daemon.client().await;
+    client.login("u1", None).await.unwrap();
+    daemon.wait_until_idle().await;
+    server.inject(Fault::status(Route::PutBinding, 2, 503));
+    client.bind_device_token("fcm-main", "T1").await.unwrap();
+    daemon
+        .wait_for_state("u1", "fcm-main", SyncState::Synced)
+        .await;
+    let confirmed_at = server
+        .calls()
+        .into_iter()
+        .filter(|call| call.route == Route::PutBinding && call.status == 200)
+        .map(|call| call.at)
+        .max()
+        .unwrap();
+    daemon
+        .wait_for("a comparison after the outage", |_| {
+            server
+                .calls()
+                .iter()
+                .any(|call| call.route == Route::GetBinding && call.at >= confirmed_at)
+        })
+        .await;
+}

@@ -42,6 +42,9 @@ struct Worker {
     /// The reason the last comparison with the server failed, kept until one
     /// succeeds.
     reconcile_error: Option<String>,
+    /// Whether the last server call failed with a transient error, so that
+    /// the next success means the server is reachable again.
+    server_was_down: bool,
 }
 
 /// Starts the worker. It stops when `shutdown` turns true, after the call
@@ -73,6 +76,7 @@ pub fn spawn(
         events: events.clone(),
         stop: shutdown,
         reconcile_error: None,
+        server_was_down: false,
     };
     let task = tokio::spawn(worker.run());
     let handle = SyncHandle {
@@ -199,8 +203,21 @@ impl Worker {
         if !paused {
             *self.health.lock().expect("health lock") = report.error.clone();
         }
+        self.note_server_state(&report);
         self.progress.send_modify(|count| *count += 1);
         report
+    }
+
+    /// Asks for a comparison with the server once calls succeed again after
+    /// transient failures: the server may have changed while unreachable.
+    fn note_server_state(&mut self, report: &SyncReport) {
+        if report.retrying > 0 {
+            self.server_was_down = true;
+        } else if self.server_was_down && report.confirmed > 0 {
+            self.server_was_down = false;
+            self.next_reconcile = Instant::now();
+            tracing::info!("server reachable again; comparing bindings");
+        }
     }
 
     async fn refresh_notifiers(&mut self, client: &ImClient) {
