@@ -218,3 +218,36 @@ async fn cli_follows_events_as_json_lines() {
     let event: serde_json::Value = serde_json::from_str(&line.unwrap()).unwrap();
     assert_eq!(event["binding_confirmed"]["notifier_name"], "fcm-main");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn slow_subscriber_is_told_what_it_missed() {
+    let server = standin().await;
+    // Every bind must reach the server and make one event.
+    server.set_rate_limit(None);
+    let daemon = Daemon::start(&server.url()).await;
+    let mut events = daemon.client().await.subscribe().await.unwrap();
+    let mut client = daemon.client().await;
+    client.login("u1", None).await.unwrap();
+    let options = pushbind_client::BindOptions {
+        wait: true,
+        ..Default::default()
+    };
+    // Far more events than the subscriber's queue of 256 and the socket's
+    // buffer hold, while the subscriber reads nothing.
+    for round in 0..800 {
+        let token = format!("T{round}");
+        client
+            .bind_device_token_with("fcm-main", &token, &options)
+            .await
+            .unwrap();
+    }
+    let missed = expect(&mut events, "missed", |e| matches!(e, Event::Missed { .. })).await;
+    let Event::Missed { count } = missed else {
+        unreachable!()
+    };
+    assert!(count > 0);
+    assert!(
+        daemon.status().await.login.is_some(),
+        "the daemon kept serving"
+    );
+}

@@ -201,6 +201,32 @@ async fn serve_connection(
 /// as missed once the queue is full.
 const EVENT_SEND_TIMEOUT: Duration = Duration::from_secs(300);
 
+/// Kernel send buffer of a subscription's socket, in bytes. Kept small so
+/// that events wait in the daemon's bounded queue, where a subscriber that
+/// falls behind learns how many it missed, rather than unseen in the kernel.
+const EVENT_SOCKET_BUFFER: libc::c_int = 16 * 1024;
+
+fn limit_send_buffer(stream: &Stream) {
+    use std::os::fd::{AsFd, AsRawFd};
+    let Stream::UdSocket(inner) = stream;
+    let size = EVENT_SOCKET_BUFFER;
+    // SAFETY: the descriptor belongs to `stream`, which outlives the call,
+    // and the option value is a c_int of the length passed.
+    let result = unsafe {
+        libc::setsockopt(
+            inner.as_fd().as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_SNDBUF,
+            (&size as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    if result != 0 {
+        let err = std::io::Error::last_os_error();
+        tracing::debug!(error = %err, "cannot shrink a subscription's send buffer");
+    }
+}
+
 /// Serves a subscription: sends every event until the client closes the
 /// connection or the daemon stops. Any byte from the client ends it, since
 /// no requests follow a subscription.
@@ -211,6 +237,7 @@ async fn stream_events(
     agent: &str,
 ) {
     let mut events = daemon.sync.subscribe();
+    limit_send_buffer(stream);
     if let Err(err) = send(stream, &Response::Subscribed).await {
         return log_closed(agent, &err);
     }
