@@ -786,3 +786,80 @@ async fn bindings_compared_when_server_returns() {
         })
         .await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn deleted_or_disabled_certificate_is_flagged() {
+    let server = standin().await;
+    let daemon = Daemon::start(&server.url()).await;
+    let mut client = daemon.client().await;
+    client.login("u1", None).await.unwrap();
+    client.bind_device_token("fcm-main", "T1").await.unwrap();
+    client.bind_device_token("prod-apns", "A1").await.unwrap();
+    daemon.wait_until_idle().await;
+    assert!(server.remove_notifier(APP_KEY, "fcm-main"));
+    assert!(server.set_notifier_disabled(APP_KEY, "prod-apns", true));
+    client.notifiers(true).await.unwrap();
+    let status = daemon.status().await;
+    let deleted = binding(&status, "u1", "fcm-main").unwrap();
+    assert!(
+        deleted
+            .warning
+            .as_deref()
+            .unwrap()
+            .contains("not in the app's certificate list")
+    );
+    let disabled = binding(&status, "u1", "prod-apns").unwrap();
+    assert!(disabled.warning.as_deref().unwrap().contains("disabled"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn user_not_found_as_404_is_parked() {
+    let server = standin().await;
+    let daemon = Daemon::start(&server.url()).await;
+    server.inject(Fault::error(
+        Route::PutBinding,
+        1,
+        404,
+        "service_resource_not_found",
+        "user u1 not found",
+    ));
+    let mut client = daemon.client().await;
+    client.login("u1", None).await.unwrap();
+    client.bind_device_token("fcm-main", "T1").await.unwrap();
+    let parked = daemon
+        .wait_for_state("u1", "fcm-main", SyncState::Parked)
+        .await;
+    assert!(parked.last_error.unwrap().starts_with("user not found"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn unknown_app_is_a_configuration_error() {
+    let server = standin().await;
+    let daemon = Daemon::start_edited(&server.url(), |text| {
+        text.replace("app_key = \"org#app\"", "app_key = \"org#nope\"")
+    })
+    .await;
+    let mut client = daemon.client().await;
+    client.login("u1", None).await.unwrap();
+    client.bind_device_token("fcm-main", "T1").await.unwrap();
+    let status = daemon
+        .wait_for("the configuration problem", |s| s.server.problem.is_some())
+        .await;
+    let problem = status.server.problem.unwrap();
+    assert!(
+        problem.contains("organization_application_not_found"),
+        "{problem}"
+    );
+    assert!(problem.contains("app_key"), "{problem}");
+    client.sync_now(true).await.unwrap();
+    assert_eq!(
+        server.call_count(Route::Token),
+        1,
+        "no token requests in a loop"
+    );
+    assert_eq!(
+        daemon.status().await.outbox.pending,
+        1,
+        "the bind stays queued"
+    );
+}

@@ -263,17 +263,23 @@ impl ImClient {
             Ok(envelope) => envelope,
             Err(mut err) => {
                 state.failures = state.failures.saturating_add(1);
-                if matches!(
-                    err.kind,
-                    FailureKind::CredentialsRejected | FailureKind::Rejected
-                ) {
-                    err.kind = FailureKind::CredentialsRejected;
-                    err.message = format!(
-                        "the server rejected client_id {client_id:?} and its secret ({}); fix them in the configuration and restart pushbindd",
-                        err.message
-                    );
-                    self.set_rejection(&err);
+                match err.kind {
+                    FailureKind::CredentialsRejected | FailureKind::Rejected => {
+                        err.message = format!(
+                            "the server rejected client_id {client_id:?} and its secret ({}); fix them in the configuration and restart pushbindd",
+                            err.message
+                        );
+                    }
+                    // The message already names the keys to check.
+                    FailureKind::NotConfigured => {
+                        err.message = format!("{}, then restart pushbindd", err.message);
+                    }
+                    _ => return Err(err),
                 }
+                // None of these heals by itself: no more token requests until
+                // the configuration changes.
+                err.kind = FailureKind::CredentialsRejected;
+                self.set_rejection(&err);
                 return Err(err);
             }
         };
