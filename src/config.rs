@@ -14,7 +14,7 @@ use url::Url;
 /// Environment variable naming the config file.
 pub const CONFIG_ENV: &str = "PUSHBIND_CONFIG";
 
-/// Longest duration any setting accepts.
+/// Maximum duration any setting accepts.
 const MAX_DURATION: Duration = Duration::from_secs(365 * 24 * 3600);
 
 /// Shown in place of a secret that is set.
@@ -139,7 +139,7 @@ pub enum ConfigError {
     SecretFlag { key: &'static str, fix: String },
 }
 
-/// Where a value came from.
+/// The origin of a value: default, file, environment or flag.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Source {
     Default,
@@ -168,7 +168,7 @@ impl Secret {
         Self(value.into())
     }
 
-    /// The secret itself, for the one place that sends it.
+    /// Returns the secret itself, for the one place that sends it.
     pub fn expose(&self) -> &str {
         &self.0
     }
@@ -180,7 +180,7 @@ impl fmt::Debug for Secret {
     }
 }
 
-/// How the daemon addresses the app on the server.
+/// The app's address on the server, in one of two path forms.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum AppRef {
     /// `org_name#app_name`: base path `/{org}/{app}`.
@@ -198,7 +198,7 @@ impl fmt::Display for AppRef {
     }
 }
 
-/// How the daemon authenticates to the server.
+/// The daemon's way of authenticating to the server.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Auth {
     /// App token from the console's client ID and secret.
@@ -242,7 +242,7 @@ pub struct SyncSettings {
 /// The effective configuration.
 #[derive(Clone, Debug)]
 pub struct Config {
-    /// `Err` says which keys are missing; the daemon then serves the local
+    /// `Err` names the keys that are missing; the daemon then serves the local
     /// API and keeps requests, but does not sync.
     pub server: Result<ServerConfig, String>,
     pub sync: SyncSettings,
@@ -258,7 +258,7 @@ pub struct Overrides {
     pub set: Vec<(String, String)>,
 }
 
-/// The default config file: `config.toml` in the user's config directory
+/// Returns the default config file: `config.toml` in the user's config directory
 /// (`~/.config/pushbind` on Linux).
 pub fn default_config_file() -> Option<PathBuf> {
     project_dirs().map(|dirs| dirs.config_dir().join("config.toml"))
@@ -531,7 +531,7 @@ impl RawConfig {
     }
 }
 
-/// The database directory when `data_dir` is not set: the user's local
+/// Returns the database directory when `data_dir` is not set: the user's local
 /// data directory (`~/.local/share/pushbind` on Linux).
 fn default_data_dir() -> PathBuf {
     project_dirs()
@@ -545,7 +545,7 @@ fn default_data_dir() -> PathBuf {
 }
 
 impl RawConfig {
-    /// The server settings, `Ok(Err(..))` when some are missing.
+    /// Builds the server settings, `Ok(Err(..))` when some are missing.
     fn server(&self) -> Result<Result<ServerConfig, String>, ConfigError> {
         let url = self
             .get("server_url")
@@ -678,7 +678,7 @@ impl RawConfig {
         Ok(Some(Secret::new(secret.trim())))
     }
 
-    /// Every key with its value and source, after a `config_file` entry
+    /// Lists every key with its value and source, after a `config_file` entry
     /// naming the file looked for.
     fn entries(&self) -> Vec<ConfigEntry> {
         let file = match &self.config_file {
@@ -720,7 +720,7 @@ impl RawConfig {
     }
 }
 
-/// A TOML syntax error with its line number but without the line itself,
+/// Builds a TOML syntax error with its line number but without the line,
 /// which may hold a secret.
 fn syntax_error(path: &Path, text: &str, err: &toml::de::Error) -> ConfigError {
     let line = err
@@ -752,7 +752,7 @@ pub fn env_name(key: &str) -> String {
     format!("PUSHBIND_{}", key.to_ascii_uppercase())
 }
 
-/// One line per key for help text: name, default and meaning.
+/// Returns one line per key for help text: name, default and meaning.
 pub fn key_help() -> String {
     KEYS.iter()
         .map(|key| match key.default {
