@@ -24,6 +24,10 @@ enum Step {
     /// The server drops (user, certificate) by itself, as after a vendor
     /// rejected the token.
     ServerDrops(&'static str, &'static str),
+    /// Every app token issued so far expires.
+    TokensExpire,
+    /// The server rejects the next binding call with 400.
+    ServerRejectsNext,
 }
 
 /// How the daemon is restarted between two steps.
@@ -60,6 +64,14 @@ async fn apply(step: Step, daemon: &Daemon, server: &RunningStandin, device: &st
             503,
         )),
         ServerUp => server.clear_faults(),
+        TokensExpire => server.expire_tokens(APP_KEY),
+        ServerRejectsNext => server.inject(Fault::error(
+            pushbind_standin::Route::PutBinding,
+            1,
+            400,
+            "illegal_argument",
+            "token rejected",
+        )),
         ServerDrops(user, name) => {
             // Let the binding reach the server first, as it had in practice.
             daemon.wait_until_idle().await;
@@ -276,6 +288,36 @@ async fn server_drop_is_not_undone() {
             ServerDrops("u1", "fcm-main"),
         ],
         expected: &[],
+        calls: None,
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn app_token_expires_mid_session() {
+    run_all(Scenario {
+        steps: &[
+            Login("u1"),
+            Bind("fcm-main", "T1"),
+            TokensExpire,
+            Bind("fcm-main", "T2"),
+        ],
+        expected: &[("u1", "fcm-main", "T2")],
+        calls: None,
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn rejected_token_then_new_token() {
+    run_all(Scenario {
+        steps: &[
+            Login("u1"),
+            ServerRejectsNext,
+            Bind("fcm-main", "BAD"),
+            Bind("fcm-main", "T2"),
+        ],
+        expected: &[("u1", "fcm-main", "T2")],
         calls: None,
     })
     .await;

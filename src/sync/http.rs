@@ -2,8 +2,8 @@
 //!
 //! Every call but the token call carries `Authorization: Bearer`. With
 //! client credentials the app token is cached until shortly before it
-//! expires; a 401 fetches a new one once and repeats the call once. Token
-//! requests are spaced by at least [`MIN_TOKEN_INTERVAL`], and after the
+//! expires; a 401 fetches a new one once and repeats the call once. Failed
+//! token requests are spaced by at least [`MIN_TOKEN_INTERVAL`], and after the
 //! server rejects the credentials no token is requested until the daemon
 //! restarts with a new configuration, because the server may ban an app
 //! that requests tokens in a loop. With a bearer token from the app, a 401
@@ -22,8 +22,11 @@ use super::failure::{ApiError, FailureKind, classify, parse_retry_after};
 use crate::config::{AppRef, Auth, ServerConfig};
 use crate::store::notifiers::NotifierRecord;
 
-/// Minimum time between two token requests. After failed requests the
-/// minimum doubles with each failure, up to 128 times this.
+/// Minimum time between a failed token request and the next one. It
+/// doubles with each further failure in a row, up to 128 times this. After
+/// a success the next request may follow at once, as the one refresh after
+/// a 401 requires; calls that keep failing are spaced by the worker's
+/// back-off.
 pub const MIN_TOKEN_INTERVAL: Duration = Duration::from_secs(5);
 
 /// Largest response body read, in bytes; larger bodies are an error.
@@ -242,8 +245,10 @@ impl ImClient {
         {
             return Ok(cached.value.clone());
         }
-        if let Some(last) = state.last_request {
-            let next = last + MIN_TOKEN_INTERVAL * 2u32.pow(state.failures.min(7));
+        if let Some(last) = state.last_request
+            && state.failures > 0
+        {
+            let next = last + MIN_TOKEN_INTERVAL * 2u32.pow(state.failures.min(8) - 1);
             if now < next {
                 let mut err = ApiError::new(
                     FailureKind::Transient,
