@@ -94,18 +94,21 @@ impl Worker {
     async fn run(mut self) {
         tracing::info!(device_id = %self.device_id, "sync worker started");
         let mut shutdown = self.stop.clone();
+        let mut pass_due = true;
         loop {
-            self.pass().await;
+            if pass_due {
+                self.pass().await;
+            }
             let wake = self.next_wake().await;
-            tokio::select! {
+            pass_due = tokio::select! {
                 biased;
                 _ = shutdown.changed() => break,
                 command = self.commands.recv() => match command {
                     Some(command) => self.handle(command).await,
                     None => break,
                 },
-                _ = sleep_until(wake) => {}
-            }
+                _ = sleep_until(wake) => true,
+            };
             if *shutdown.borrow() {
                 break;
             }
@@ -113,7 +116,9 @@ impl Worker {
         tracing::info!("sync worker stopped");
     }
 
-    async fn handle(&mut self, command: Command) {
+    /// Acts on `command`. Returns whether a pass is still due, which is
+    /// false after a forced sync that ran one itself.
+    async fn handle(&mut self, command: Command) -> bool {
         match command {
             Command::Kick => {}
             Command::LoggedIn => self.reconcile_requested = true,
@@ -136,8 +141,10 @@ impl Worker {
                 if let Some(reply) = reply {
                     let _ = reply.send(report);
                 }
+                return false;
             }
         }
+        true
     }
 
     /// When the next pass is due: the next outbox item, reconcile or
