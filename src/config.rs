@@ -770,7 +770,7 @@ fn is_path_segment(text: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
-/// Whether `url` names a loopback address, where plain http is acceptable.
+/// Returns whether `url` names a loopback address, where plain http is acceptable.
 pub fn is_loopback(url: &Url) -> bool {
     match url.host() {
         Some(url::Host::Domain(domain)) => domain == "localhost",

@@ -2,8 +2,8 @@
 //!
 //! Where the machine has an id (`/etc/machine-id` on systemd systems), the
 //! device id is derived from it with a keyed hash, so that it survives a
-//! wiped database and the same device keeps one binding slot on the server;
-//! the machine id itself never leaves the machine. The derivation follows
+//! wiped database and the same device keeps one binding slot on the server.
+//! The machine id itself never leaves the machine. The derivation follows
 //! systemd's `sd_id128_get_machine_app_specific()`: HMAC-SHA256 keyed with
 //! the machine id over an application id, truncated to 128 bits and marked
 //! as a version 4 UUID. The application id includes the user's uid, so
@@ -32,7 +32,7 @@ pub fn read_machine_id(path: &Path) -> Option<String> {
     valid.then(|| id.to_ascii_lowercase())
 }
 
-/// The device id for a machine id and a user.
+/// Derives the device id for a machine id and a user.
 pub fn derive(machine_id: &str, uid: u32) -> String {
     let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(machine_id.as_bytes())
         .expect("HMAC takes keys of any length");
@@ -46,7 +46,7 @@ pub fn derive(machine_id: &str, uid: u32) -> String {
         .to_string()
 }
 
-/// A device id: derived from the machine id at `machine_id_file` where it
+/// Creates a device id: derived from the machine id at `machine_id_file` where it
 /// is readable, random otherwise.
 pub fn new_device_id(machine_id_file: &Path) -> String {
     match read_machine_id(machine_id_file) {

@@ -1,5 +1,5 @@
 //! The local socket under input from an attacker or a buggy app: malformed frames,
-//! wrong versions, other users, many writers at once. The daemon must answer
+//! wrong versions, other users, many writers at once. The daemon must reply
 //! or close the one connection, and keep serving everyone else.
 
 mod common;

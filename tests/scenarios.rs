@@ -91,7 +91,7 @@ async fn restart(daemon: &mut Daemon, how: Restart) {
     daemon.restart().await;
 }
 
-/// The server's bindings of `device` for every test user, sorted.
+/// Returns the server's bindings of `device` for every test user, sorted.
 fn held(server: &RunningStandin, device: &str) -> Vec<(String, String, String)> {
     let mut held: Vec<_> = USERS
         .iter()

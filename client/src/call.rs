@@ -1,4 +1,4 @@
-//! Requests paired with the answer they expect, shared by the async and the
+//! Requests paired with the response they expect, shared by the async and the
 //! blocking client so that each API method is written once.
 
 use crate::codec::CodecError;
@@ -9,7 +9,7 @@ use crate::protocol::{
 };
 use crate::validate;
 
-/// A request and the function that takes its answer out of a [`Response`].
+/// A request and the function that takes its value out of a [`Response`].
 pub(crate) struct Call<T> {
     pub request: Request,
     expected: &'static str,
@@ -17,7 +17,7 @@ pub(crate) struct Call<T> {
 }
 
 impl<T> Call<T> {
-    /// Explains an answer that cannot be decoded, which happens when the
+    /// Explains a response that cannot be decoded, which happens when the
     /// daemon and the client come from releases that differ without a
     /// protocol version change. Other errors pass through.
     pub fn undecodable(&self, err: Error) -> Error {
@@ -25,7 +25,7 @@ impl<T> Call<T> {
             Error::Connection(CodecError::Invalid(reason)) => Error::UnexpectedResponse {
                 expected: self.expected,
                 got: format!(
-                    "an answer this client cannot decode ({reason}); install pushbind and the \
+                    "a response this client cannot decode ({reason}); install pushbind and the \
                      app's pushbind-client from the same release"
                 ),
             },
@@ -181,7 +181,7 @@ pub fn check_subscribed(response: Response) -> Result<()> {
     }
 }
 
-/// The client's handshake.
+/// Builds the client's handshake.
 pub fn handshake() -> Handshake {
     Handshake::new(concat!("pushbind-client ", env!("CARGO_PKG_VERSION")))
 }

@@ -48,17 +48,17 @@ pub enum Error {
     /// A value the app passed breaks a limit; nothing was sent.
     #[error(transparent)]
     InvalidArgument(#[from] InvalidArgument),
-    /// The daemon answered the request with an error.
+    /// The daemon replied to the request with an error.
     #[error("{message}")]
     Daemon { code: ErrorCode, message: String },
     /// The connection failed after it was set up, or a frame was malformed.
     #[error("connection to pushbindd failed: {0}")]
     Connection(#[from] CodecError),
-    /// No answer arrived in time.
+    /// No reply arrived in time.
     #[error("pushbindd did not answer within {0:?}")]
     Timeout(std::time::Duration),
-    /// The daemon answered with a message that does not fit the request.
-    #[error("unexpected answer from pushbindd: expected {expected}, got {got}")]
+    /// The daemon replied with a message that does not fit the request.
+    #[error("unexpected response from pushbindd: expected {expected}, got {got}")]
     UnexpectedResponse { expected: &'static str, got: String },
 }
 
@@ -71,7 +71,7 @@ impl Error {
         }
     }
 
-    /// The daemon's error code, when the daemon answered with an error.
+    /// Returns the daemon's error code, when the daemon replied with an error.
     pub fn code(&self) -> Option<ErrorCode> {
         match self {
             Self::Daemon { code, .. } => Some(*code),

@@ -1,4 +1,4 @@
-//! Where the daemon's socket lives. The daemon and every client resolve it
+//! The location of the daemon's socket. The daemon and every client resolve it
 //! with [`socket_path`], so both agree without configuration.
 
 use std::ffi::OsString;
@@ -10,13 +10,13 @@ pub const SOCKET_ENV: &str = "PUSHBIND_SOCKET";
 /// File name of the socket inside the runtime directory.
 pub const SOCKET_FILE_NAME: &str = "pushbindd.sock";
 
-/// The real user id of this process.
+/// Returns the real user id of this process.
 pub fn current_uid() -> u32 {
-    // SAFETY: getuid has no preconditions and cannot fail (POSIX.1-2017).
+    // SAFETY: getuid takes no arguments, touches no memory and always succeeds.
     unsafe { libc::getuid() }
 }
 
-/// The per-user directory for the socket and the daemon's lock file:
+/// Returns the per-user directory for the socket and the daemon's lock file:
 /// `$XDG_RUNTIME_DIR/pushbind` where that variable is set, otherwise
 /// `pushbind-UID` in the system's temporary directory (per user on macOS).
 pub fn runtime_dir() -> PathBuf {

@@ -19,7 +19,7 @@
 //!
 //! The client sends a [`Handshake`] first and the daemon replies with its own.
 //! The connection goes on only if both carry the same [`PROTOCOL_VERSION`];
-//! otherwise the daemon closes it after its answer, and the client reports
+//! otherwise the daemon closes it after its reply, and the client reports
 //! both versions. The version changes whenever a message changes in a way an
 //! older peer cannot decode; it is independent of the crate version. The
 //! [`Handshake`] layout itself never changes. A field added without a
@@ -153,7 +153,7 @@ impl Request {
     }
 }
 
-/// The daemon's answer to one [`Request`].
+/// The daemon's reply to one [`Request`].
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Response {
@@ -237,7 +237,7 @@ pub enum ErrorCode {
     NotLoggedIn,
     /// The server rejected the request for good; the message has its reason.
     ServerRejected,
-    /// The server could not be reached or answered with a transient error.
+    /// The server could not be reached or failed with a transient error.
     ServerUnavailable,
     /// The daemon has no server configuration, or it is wrong.
     NotConfigured,
@@ -281,7 +281,7 @@ pub struct StatusReport {
     pub login: Option<LoginInfo>,
     /// Bindings the daemon manages, for the current and previous users.
     pub bindings: Vec<BindingView>,
-    /// Tokens the app supplied, bound for whoever is logged in.
+    /// Tokens the app supplied, bound for the logged-in user.
     pub tokens: Vec<TokenView>,
     pub outbox: OutboxSummary,
     pub notifiers: NotifierCacheInfo,

@@ -1,5 +1,5 @@
 //! The local API server: accepts connections, checks each peer's uid, runs
-//! the handshake and answers requests one at a time per connection.
+//! the handshake and serves requests one at a time per connection.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -28,7 +28,7 @@ use super::{Daemon, handlers};
 
 /// Connections served at once. A new connection beyond this closes the
 /// connection that has been idle longest, so idle clients cannot lock out
-/// others; when every connection is busy, the new one is closed.
+/// others. When every connection is busy, the new one is closed.
 const MAX_CONNECTIONS: usize = 64;
 
 /// The idle connections, each with the time it became idle and the signal
@@ -331,10 +331,10 @@ async fn send<T: serde::Serialize>(stream: &mut Stream, message: &T) -> Result<(
     let frame = match encode_frame(message) {
         Ok(frame) => frame,
         Err(err) => {
-            tracing::error!(error = %err, "answer cannot be encoded");
+            tracing::error!(error = %err, "response cannot be encoded");
             let reply = ErrorReply::new(
                 ErrorCode::Internal,
-                format!("answer cannot be encoded: {err}"),
+                format!("response cannot be encoded: {err}"),
             );
             encode_frame(&Response::Error(reply))?
         }

@@ -3,7 +3,7 @@
 //! The directory is created with mode 0700 and then checked, because it may
 //! already exist: it must be a real directory (not a symlink), owned by this
 //! user, with no group or other permission bits. The lock is an advisory
-//! `flock` on a file next to the socket, held for the daemon's lifetime; the
+//! `flock` on a file next to the socket, held for the daemon's lifetime. The
 //! kernel releases it when the process dies, so a crashed daemon never
 //! blocks the next one. The socket file is replaced only while the lock is
 //! held, and it is created with mode 0600 before `bind`, so no umask can
@@ -25,7 +25,7 @@ use super::DaemonError;
 /// Creates `dir` (mode 0700) if needed and checks that only this user can
 /// use it.
 pub fn prepare_dir(dir: &Path) -> Result<(), DaemonError> {
-    let refuse = |reason: String| DaemonError::RuntimeDir {
+    let unsafe_dir = |reason: String| DaemonError::RuntimeDir {
         path: dir.to_owned(),
         reason,
     };
@@ -33,26 +33,26 @@ pub fn prepare_dir(dir: &Path) -> Result<(), DaemonError> {
         .recursive(true)
         .mode(0o700)
         .create(dir)
-        .map_err(|err| refuse(format!("cannot create it: {err}")))?;
-    let meta = std::fs::symlink_metadata(dir).map_err(|err| refuse(err.to_string()))?;
+        .map_err(|err| unsafe_dir(format!("cannot create it: {err}")))?;
+    let meta = std::fs::symlink_metadata(dir).map_err(|err| unsafe_dir(err.to_string()))?;
     if meta.file_type().is_symlink() {
-        return Err(refuse(
+        return Err(unsafe_dir(
             "it is a symlink; point PUSHBIND_SOCKET at a real directory".into(),
         ));
     }
     if !meta.is_dir() {
-        return Err(refuse("it is not a directory".into()));
+        return Err(unsafe_dir("it is not a directory".into()));
     }
     let uid = current_uid();
     if meta.uid() != uid {
-        return Err(refuse(format!(
+        return Err(unsafe_dir(format!(
             "it is owned by uid {}, not by this user (uid {uid}); use a directory of your own",
             meta.uid()
         )));
     }
     let mode = meta.mode() & 0o7777;
     if mode & 0o077 != 0 {
-        return Err(refuse(format!(
+        return Err(unsafe_dir(format!(
             "other users have access (mode {mode:04o}); run `chmod 700 {}`",
             dir.display()
         )));
@@ -60,7 +60,7 @@ pub fn prepare_dir(dir: &Path) -> Result<(), DaemonError> {
     Ok(())
 }
 
-/// The lock file for `socket`: its name with `.lock` appended.
+/// Returns the lock file for `socket`: its name with `.lock` appended.
 pub fn lock_path(socket: &Path) -> PathBuf {
     let mut name = socket.file_name().unwrap_or_default().to_owned();
     name.push(".lock");

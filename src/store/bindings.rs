@@ -1,4 +1,4 @@
-//! What the app asked for: login, logout, bind and unbind, turned into the
+//! The app's requests (login, logout, bind and unbind), turned into the
 //! desired state of each (user, certificate) binding and the server calls
 //! that bring the server to it.
 
@@ -69,7 +69,7 @@ pub(super) fn environment_name(environment: Option<ApnsEnvironment>) -> Option<&
     environment.map(ApnsEnvironment::as_str)
 }
 
-/// The logged-in user, if any.
+/// Returns the logged-in user, if any.
 pub fn current_user(tx: &rusqlite::Connection) -> Result<Option<String>, StoreError> {
     Ok(tx
         .query_row("SELECT user_id FROM login WHERE id = 1", [], |row| {
@@ -393,7 +393,7 @@ pub(super) struct StoredToken {
     pub updated_at: UnixMillis,
 }
 
-/// Every token the app supplied, by certificate name.
+/// Returns every token the app supplied, by certificate name.
 pub(super) fn stored_tokens(conn: &rusqlite::Connection) -> Result<Vec<StoredToken>, StoreError> {
     let mut stmt = conn.prepare(
         "SELECT notifier_name, device_token, apns_environment, updated_at FROM tokens
@@ -422,7 +422,7 @@ pub(super) fn stored_tokens(conn: &rusqlite::Connection) -> Result<Vec<StoredTok
 }
 
 /// Logs the current user out, queuing removal of their bindings when
-/// `unbind_token` is set. Returns `None` when nobody is logged in.
+/// `unbind_token` is set. Returns `None` when no user is logged in.
 pub fn logout(
     tx: &Transaction,
     unbind_token: bool,

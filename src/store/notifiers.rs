@@ -193,7 +193,7 @@ pub fn record_error(conn: &Connection, error: &str) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// The cached certificates, by name.
+/// Returns the cached certificates, by name.
 pub fn list(conn: &Connection) -> Result<Vec<NotifierInfo>, StoreError> {
     let mut stmt = conn.prepare(
         "SELECT name, uuid, provider, environment, package_name, disabled, modified
@@ -215,7 +215,7 @@ pub fn list(conn: &Connection) -> Result<Vec<NotifierInfo>, StoreError> {
     Ok(list)
 }
 
-/// The cache's age and health. The list is fresh when the last fetch
+/// Reports the cache's age and health. The list is fresh when the last fetch
 /// succeeded within `max_age_ms`.
 pub fn cache_info(
     conn: &Connection,
@@ -274,7 +274,7 @@ pub fn check(
     Ok(NotifierCheck::Known)
 }
 
-/// The message for a certificate name that is not in the list.
+/// Builds the message for a certificate name that is not in the list.
 pub fn unknown_message(name: &str, known: &[String]) -> String {
     let mut message = format!("certificate {name:?} is not in the app's certificate list");
     if let Some(close) = closest(name, known) {
@@ -290,7 +290,7 @@ pub fn unknown_message(name: &str, known: &[String]) -> String {
     message
 }
 
-/// The known name closest to `name`: equal when case and `-`/`_` are
+/// Finds the known name closest to `name`: equal when case and `-`/`_` are
 /// ignored, or within an edit distance of a third of its length.
 fn closest(name: &str, known: &[String]) -> Option<String> {
     let normal = |s: &str| s.to_lowercase().replace(['-', '_'], "");

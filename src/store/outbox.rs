@@ -37,7 +37,7 @@ pub enum Attempt {
     Park { error: String },
 }
 
-/// The oldest item that is due at `now` and not parked.
+/// Returns the oldest item that is due at `now` and not parked.
 pub fn next_due(conn: &Connection, now: UnixMillis) -> Result<Option<OutboxItem>, StoreError> {
     Ok(conn
         .query_row(
@@ -91,8 +91,8 @@ pub fn record(
             error,
             next_attempt_at,
         } => {
-            // The server may have applied the call before the failure, so
-            // what it holds is unknown until a later call or comparison.
+            // The server may have applied the call before the failure, so its
+            // state is unknown until a later call or comparison.
             tx.execute(
                 "UPDATE bindings SET confirmed_at = NULL WHERE user_id = ?1 AND notifier_name = ?2",
                 params![item.user_id, item.notifier_name],
@@ -248,7 +248,7 @@ fn set_state(
     Ok(())
 }
 
-/// What a comparison with the server's bindings changed.
+/// The changes made by a comparison with the server's bindings.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct ReconcileChange {
     /// Bindings queued again because the server differs from the desired
@@ -263,10 +263,10 @@ pub struct ReconcileChange {
     pub unmanaged: Vec<String>,
 }
 
-/// Compares `user_id`'s bindings with the server's: `server` holds this
-/// device's as (certificate, token), `others` the user's bindings on other
-/// devices as (device, certificate, token). Bindings with a call in flight
-/// or queued are left alone; the call decides them.
+/// Compares `user_id`'s bindings with the server's. `server` lists this
+/// device's as (certificate, token), and `others` the user's bindings on
+/// other devices as (device, certificate, token). Bindings with a call in
+/// flight or queued are left alone, because the call decides them.
 pub fn reconcile(
     tx: &Transaction,
     user_id: &str,
@@ -392,7 +392,7 @@ fn reconcile_one(
     };
     let desired = row.desired_token.as_deref();
     if on_server == desired {
-        // Any parked call is moot: the server already holds what it asked for.
+        // A parked call is moot because the server already has what it asked for.
         tx.execute(
             "DELETE FROM outbox WHERE user_id = ?1 AND notifier_name = ?2",
             params![row.user_id, row.notifier_name],

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-/// What the daemon does about a failed call.
+/// The daemon's course of action after a failed call.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FailureKind {
     /// Network errors, time-outs, 5xx and 408: retry with back-off.
@@ -32,7 +32,7 @@ pub enum FailureKind {
 }
 
 impl FailureKind {
-    /// Whether the call is kept and retried later.
+    /// Returns whether the call is kept and retried later.
     pub fn is_transient(self) -> bool {
         matches!(
             self,
@@ -40,7 +40,7 @@ impl FailureKind {
         )
     }
 
-    /// Whether the failure concerns every call, not just this one, so the
+    /// Returns whether the failure concerns every call, not just this one, so the
     /// worker pauses the whole outbox.
     pub fn pauses_all_calls(self) -> bool {
         matches!(
@@ -75,7 +75,7 @@ impl ApiError {
     }
 }
 
-/// Classifies an HTTP error answer by its status and the envelope's `error`
+/// Classifies an HTTP error response by its status and the envelope's `error`
 /// code (absent when the body was not a JSON error envelope).
 pub fn classify(status: u16, error: Option<&str>) -> FailureKind {
     match (status, error) {

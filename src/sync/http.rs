@@ -3,8 +3,8 @@
 //! Every call but the token call carries `Authorization: Bearer`. With
 //! client credentials the app token is cached until shortly before it
 //! expires; a 401 fetches a new one once and repeats the call once. Failed
-//! token requests are spaced by at least [`MIN_TOKEN_INTERVAL`], and after the
-//! server rejects the credentials no token is requested until the daemon
+//! token requests are spaced by at least [`MIN_TOKEN_INTERVAL`]. After the
+//! server rejects the credentials, no token is requested until the daemon
 //! restarts with a new configuration, because the server may ban an app
 //! that requests tokens in a loop. With a bearer token from the app, a 401
 //! means the app must hand over a new one.
@@ -24,9 +24,9 @@ use crate::store::notifiers::NotifierRecord;
 
 /// Minimum time between a failed token request and the next one. It
 /// doubles with each further failure in a row, up to 128 times this. After
-/// a success the next request may follow at once, as the one refresh after
-/// a 401 requires; calls that keep failing are spaced by the worker's
-/// back-off.
+/// a success the next request may follow at once, because a 401 calls for
+/// one immediate refresh. Calls that keep failing are spaced by the
+/// worker's back-off.
 pub const MIN_TOKEN_INTERVAL: Duration = Duration::from_secs(5);
 
 /// Largest response body read, in bytes; larger bodies are an error.
@@ -65,9 +65,9 @@ pub struct ImClient {
     auth: Auth,
     token: tokio::sync::Mutex<TokenState>,
     bearer: Mutex<Option<String>>,
-    /// The reason the credentials or the bearer token cannot be used. Kept
-    /// apart from the token state, whose lock is held across token
-    /// requests, so that status never waits for one.
+    /// The reason the credentials or the bearer token cannot be used. It has
+    /// its own lock because the token state's lock is held across token
+    /// requests, and status must not wait for one.
     rejected: Mutex<Option<ApiError>>,
 }
 
@@ -458,9 +458,9 @@ fn entities<'a>(envelope: &'a Value, what: &str) -> Result<&'a [Value], ApiError
 }
 
 /// Parses a list of bindings. A malformed entry of another device is
-/// skipped; one of this device, or one that names no device, fails the
-/// whole list, because the daemon would otherwise take its binding for
-/// missing.
+/// skipped. A malformed entry of this device, or one that names no device,
+/// fails the whole list, because the daemon would otherwise take that
+/// binding for missing.
 fn parse_bindings(
     envelope: &Value,
     what: &str,
@@ -485,10 +485,10 @@ fn parse_bindings(
     Ok(parsed)
 }
 
-/// Parses the certificate list. Only `name` is required; other fields of
-/// an unexpected type are read as absent, so that a certificate is never
-/// taken for missing because of one odd field. An entry without a name is
-/// skipped, since nothing can bind to it.
+/// Parses the certificate list. Only `name` is required. Other fields of an
+/// unexpected type are read as absent, so that one odd field never makes a
+/// certificate look missing. An entry without a name is skipped, because
+/// nothing can bind to it.
 fn parse_notifiers(envelope: &Value) -> Result<Vec<NotifierRecord>, ApiError> {
     let text = |entry: &Value, key: &str| entry.get(key).and_then(Value::as_str).map(str::to_owned);
     let mut records = Vec::new();

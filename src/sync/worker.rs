@@ -476,7 +476,7 @@ impl Worker {
     }
 }
 
-/// The event that tells subscribers about an attempt at `item`.
+/// Builds the event that reports an attempt at `item` to subscribers.
 fn attempt_event(item: &OutboxItem, attempt: &Attempt) -> Event {
     let (user_id, notifier_name) = (item.user_id.clone(), item.notifier_name.clone());
     match attempt {
