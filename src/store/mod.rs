@@ -1,6 +1,6 @@
-//! The daemon's SQLite database, owned by one thread.
+//! The daemon's SQLite database, served by threads of its own.
 //!
-//! One connection lives on a dedicated thread and runs jobs sent over a
+//! Each connection is used only by one thread, which runs jobs sent over a
 //! channel, so no SQLite call ever blocks the async runtime and writes are
 //! serialised without "database is locked" errors inside the daemon. Write
 //! jobs run in `BEGIN IMMEDIATE` transactions, and a busy timeout covers
@@ -18,7 +18,7 @@ pub mod status;
 use std::fs::OpenOptions;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::sync::mpsc;
+use std::sync::{Arc, Mutex, mpsc};
 use std::thread;
 use std::time::Duration;
 
@@ -60,14 +60,24 @@ pub enum StoreError {
     Closed,
 }
 
-type Job = Box<dyn FnOnce(&mut Connection) + Send>;
+type Job = Box<dyn FnOnce() + Send>;
 
-/// Handle to the database thread. Cheap to clone; the thread ends when the
+/// A connection and the thread that runs its jobs, one at a time, in the
+/// order they were sent.
+#[derive(Clone, Debug)]
+struct Lane {
+    jobs: mpsc::Sender<Job>,
+    // Only the lane's thread locks it, so the lock is never contended; it
+    // lets a shared thread serve the connections of many stores.
+    conn: Arc<Mutex<Connection>>,
+}
+
+/// Handle to the database threads. Cheap to clone; the threads end when the
 /// last handle is dropped, after running every job already sent.
 #[derive(Clone, Debug)]
 pub struct Store {
-    writes: mpsc::Sender<Job>,
-    reads: mpsc::Sender<Job>,
+    writes: Lane,
+    reads: Lane,
     history_limit: u32,
 }
 
@@ -77,7 +87,7 @@ pub struct Store {
 pub struct StoreThreads(Vec<thread::JoinHandle<()>>);
 
 impl StoreThreads {
-    /// Waits until both threads have run their queued jobs and ended.
+    /// Waits until the threads have run their queued jobs and ended.
     pub fn join(self) {
         for thread in self.0 {
             if thread.join().is_err() {
@@ -87,23 +97,53 @@ impl StoreThreads {
     }
 }
 
-fn spawn_thread(
-    name: &str,
-    mut conn: Connection,
-    path: &Path,
-) -> Result<(mpsc::Sender<Job>, thread::JoinHandle<()>), StoreError> {
-    let (jobs, receiver) = mpsc::channel::<Job>();
-    let thread = thread::Builder::new()
-        .name(name.into())
-        .spawn(move || {
-            for job in receiver {
-                job(&mut conn);
-            }
+/// A fixed set of threads that run the jobs of many stores, for a process
+/// that holds thousands of them (the fleet benchmark). The daemon itself
+/// uses [`Store::open`], which gives its one store threads of its own.
+#[derive(Debug)]
+pub struct StorePool {
+    lanes: Vec<mpsc::Sender<Job>>,
+    next: std::sync::atomic::AtomicUsize,
+    threads: StoreThreads,
+}
+
+impl StorePool {
+    /// Starts `size` threads (at least one).
+    pub fn new(size: usize) -> std::io::Result<Self> {
+        let mut lanes = Vec::new();
+        let mut threads = Vec::new();
+        for _ in 0..size.max(1) {
+            let (jobs, thread) = spawn_thread("pushbind-store-pool")?;
+            lanes.push(jobs);
+            threads.push(thread);
+        }
+        Ok(Self {
+            lanes,
+            next: std::sync::atomic::AtomicUsize::new(0),
+            threads: StoreThreads(threads),
         })
-        .map_err(|source| StoreError::Open {
-            path: path.to_owned(),
-            source,
-        })?;
+    }
+
+    /// Stops taking stores and waits until every store opened in the pool is
+    /// dropped and its jobs have run.
+    pub fn join(self) {
+        drop(self.lanes);
+        self.threads.join();
+    }
+
+    fn lane(&self) -> mpsc::Sender<Job> {
+        let index = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.lanes[index % self.lanes.len()].clone()
+    }
+}
+
+fn spawn_thread(name: &str) -> std::io::Result<(mpsc::Sender<Job>, thread::JoinHandle<()>)> {
+    let (jobs, receiver) = mpsc::channel::<Job>();
+    let thread = thread::Builder::new().name(name.into()).spawn(move || {
+        for job in receiver {
+            job();
+        }
+    })?;
     Ok((jobs, thread))
 }
 
@@ -148,34 +188,79 @@ fn unusable(path: &Path, source: rusqlite::Error) -> StoreError {
 
 impl Store {
     /// Opens (creating if needed) the database in `data_dir` and starts its
-    /// thread. Returns the handle and the thread, to join at shutdown.
+    /// threads. Returns the handle and the threads, to join at shutdown.
     ///
     /// Writes run on one thread and reads on another, with a connection
     /// each: in WAL mode a read never waits for a write, so status stays
     /// available while another process holds the write lock. Every write
     /// transaction also trims the history to `history_limit` entries.
     pub fn open(data_dir: &Path, history_limit: u32) -> Result<(Self, StoreThreads), StoreError> {
-        let path = prepare_file(data_dir)?;
-        let unusable = |source: rusqlite::Error| unusable(&path, source);
-        let mut writer = Connection::open(&path).map_err(unusable)?;
-        configure(&writer).map_err(unusable)?;
-        schema::migrate(&mut writer, &path).map_err(|err| match err {
-            StoreError::Sqlite(source) => unusable(source),
-            other => other,
-        })?;
-        let reader = Connection::open(&path).map_err(unusable)?;
-        configure(&reader).map_err(unusable)?;
-        reader
-            .pragma_update(None, "query_only", true)
-            .map_err(unusable)?;
-        let (writes, write_thread) = spawn_thread("pushbind-store-write", writer, &path)?;
-        let (reads, read_thread) = spawn_thread("pushbind-store-read", reader, &path)?;
-        let store = Self {
-            writes,
-            reads,
-            history_limit,
+        let (path, writer, reader) = connect(data_dir)?;
+        let thread_error = |source| StoreError::Open {
+            path: path.clone(),
+            source,
         };
+        let (writes, write_thread) = spawn_thread("pushbind-store-write").map_err(thread_error)?;
+        let (reads, read_thread) = spawn_thread("pushbind-store-read").map_err(thread_error)?;
+        let store = Self::with_lanes(writes, writer, reads, reader, history_limit);
         Ok((store, StoreThreads(vec![write_thread, read_thread])))
+    }
+
+    /// Opens the database in `data_dir` like [`Store::open`], with its jobs
+    /// run by the threads of `pool`.
+    pub fn open_in(
+        pool: &StorePool,
+        data_dir: &Path,
+        history_limit: u32,
+    ) -> Result<Self, StoreError> {
+        let (_, writer, reader) = connect(data_dir)?;
+        let (writes, reads) = (pool.lane(), pool.lane());
+        Ok(Self::with_lanes(
+            writes,
+            writer,
+            reads,
+            reader,
+            history_limit,
+        ))
+    }
+
+    /// Opens a new, empty database held in memory, with its jobs run by the
+    /// threads of `pool`, for the fleet benchmark: thousands of database
+    /// files would need more file descriptors than a process may hold. It
+    /// has the daemon's schema, and one connection serves reads and writes.
+    pub fn open_in_memory(pool: &StorePool, history_limit: u32) -> Result<Self, StoreError> {
+        let path = Path::new(":memory:");
+        let unusable = |source: rusqlite::Error| unusable(path, source);
+        let mut conn = Connection::open_in_memory().map_err(unusable)?;
+        configure(&conn).map_err(unusable)?;
+        schema::migrate(&mut conn, path)?;
+        let lane = Lane {
+            jobs: pool.lane(),
+            conn: Arc::new(Mutex::new(conn)),
+        };
+        Ok(Self {
+            writes: lane.clone(),
+            reads: lane,
+            history_limit,
+        })
+    }
+
+    fn with_lanes(
+        writes: mpsc::Sender<Job>,
+        writer: Connection,
+        reads: mpsc::Sender<Job>,
+        reader: Connection,
+        history_limit: u32,
+    ) -> Self {
+        let lane = |jobs, conn| Lane {
+            jobs,
+            conn: Arc::new(Mutex::new(conn)),
+        };
+        Self {
+            writes: lane(writes, writer),
+            reads: lane(reads, reader),
+            history_limit,
+        }
     }
 
     /// Runs `job` on the reading thread and returns its result.
@@ -205,20 +290,41 @@ impl Store {
         .await
     }
 
-    async fn run<T, F>(jobs: &mpsc::Sender<Job>, job: F) -> Result<T, StoreError>
+    async fn run<T, F>(lane: &Lane, job: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
     {
         let (reply, answer) = oneshot::channel();
-        let job: Job = Box::new(move |conn| {
+        let conn = lane.conn.clone();
+        let job: Job = Box::new(move || {
+            let mut conn = conn.lock().expect("database connection lock");
             // The receiver is gone only when the caller stopped waiting; the
             // job's effects stand either way.
-            let _ = reply.send(job(conn));
+            let _ = reply.send(job(&mut conn));
         });
-        jobs.send(job).map_err(|_| StoreError::Closed)?;
+        lane.jobs.send(job).map_err(|_| StoreError::Closed)?;
         answer.await.map_err(|_| StoreError::Closed)?
     }
+}
+
+/// Opens the database file in `data_dir`, migrated, with a writing and a
+/// read-only connection.
+fn connect(data_dir: &Path) -> Result<(PathBuf, Connection, Connection), StoreError> {
+    let path = prepare_file(data_dir)?;
+    let unusable = |source: rusqlite::Error| unusable(&path, source);
+    let mut writer = Connection::open(&path).map_err(unusable)?;
+    configure(&writer).map_err(unusable)?;
+    schema::migrate(&mut writer, &path).map_err(|err| match err {
+        StoreError::Sqlite(source) => unusable(source),
+        other => other,
+    })?;
+    let reader = Connection::open(&path).map_err(unusable)?;
+    configure(&reader).map_err(unusable)?;
+    reader
+        .pragma_update(None, "query_only", true)
+        .map_err(unusable)?;
+    Ok((path, writer, reader))
 }
 
 /// Creates the data directory (mode 0700) and the database file (mode 0600)
@@ -317,6 +423,42 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(value, "x");
+    }
+
+    #[tokio::test]
+    async fn pooled_stores_keep_their_own_data() {
+        let dir = tempfile::tempdir().unwrap();
+        let pool = StorePool::new(1).unwrap();
+        let on_disk = Store::open_in(&pool, dir.path(), 100).unwrap();
+        let in_memory = Store::open_in_memory(&pool, 100).unwrap();
+        for (store, value) in [(&on_disk, "disk"), (&in_memory, "memory")] {
+            store
+                .write(move |tx| {
+                    tx.execute(
+                        "INSERT INTO meta (key, value) VALUES ('probe', ?1)",
+                        [value],
+                    )?;
+                    Ok(())
+                })
+                .await
+                .unwrap();
+        }
+        for (store, expected) in [(&on_disk, "disk"), (&in_memory, "memory")] {
+            let value: String = store
+                .read(|conn| {
+                    Ok(
+                        conn.query_row("SELECT value FROM meta WHERE key = 'probe'", [], |row| {
+                            row.get(0)
+                        })?,
+                    )
+                })
+                .await
+                .unwrap();
+            assert_eq!(value, expected);
+        }
+        drop((on_disk, in_memory));
+        pool.join();
+        assert!(dir.path().join(DATABASE_FILE_NAME).exists());
     }
 
     #[tokio::test]

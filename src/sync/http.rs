@@ -104,14 +104,21 @@ impl ImClient {
                 format!("cannot set up HTTPS: {err}"),
             )
         })?;
-        Ok(Self {
+        Ok(Self::with_http(http, config, bearer))
+    }
+
+    /// Creates a client that sends its requests through `http`, so that
+    /// many clients in one process (the fleet benchmark) can share one
+    /// connection pool and TLS setup.
+    pub fn with_http(http: reqwest::Client, config: &ServerConfig, bearer: Option<String>) -> Self {
+        Self {
             http,
             base: base_url(config),
             auth: config.auth.clone(),
             token: tokio::sync::Mutex::new(TokenState::default()),
             bearer: Mutex::new(bearer),
             rejected: Mutex::new(None),
-        })
+        }
     }
 
     /// Replaces the app's bearer token after a login that handed one over.
