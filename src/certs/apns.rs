@@ -71,7 +71,10 @@ fn check_apple_id(field: &'static str, value: &str, place: &str) -> Result<(), C
     if !valid {
         return Err(CertError::new(
             field,
-            format!("`{value}` must be 10 characters of A–Z and 0–9, as {place} in {ACCOUNT}"),
+            format!(
+                "`{value}` must be 10 characters of A–Z and 0–9, as {place} in the Apple \
+                 developer account"
+            ),
         ));
     }
     Ok(())

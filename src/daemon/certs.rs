@@ -17,7 +17,8 @@ use crate::store::notifiers::{self, NotifierRecord, expiry};
 use crate::store::{now_millis, status};
 
 /// How often the expiry task looks for certificates entering the warning
-/// window. Windows are days long, so an hour late is harmless.
+/// window. Warning windows are usually days long, so a check up to an hour
+/// late is harmless.
 const EXPIRY_CHECK_INTERVAL: Duration = Duration::from_secs(3600);
 
 /// Returns the warning window in milliseconds.
@@ -53,7 +54,8 @@ pub(super) async fn upload(daemon: &Daemon, upload: NotifierUpload) -> Reply<Not
         .find(|n| n.name == name && n.provider == vendor.provider())
     {
         let message = format!(
-            "invalid name: the app already has a {vendor} certificate named {name:?} (uuid {}); \
+            "invalid name: the app already has a certificate named {name:?} for vendor {vendor} \
+             (uuid {}); \
              delete it first with `pushbind certs delete {name} --vendor {vendor}`, or choose \
              another name",
             existing.uuid
