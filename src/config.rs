@@ -86,6 +86,11 @@ const KEYS: &[Key] = &[
         "timeout of one HTTP request to the server",
     ),
     key(
+        "cert_expiry_warning",
+        Some("30d"),
+        "time before a certificate's expiry from which status flags it and subscribed apps get an event",
+    ),
+    key(
         "history_limit",
         Some("200"),
         "number of history entries kept",
@@ -247,6 +252,8 @@ pub struct Config {
     pub server: Result<ServerConfig, String>,
     pub sync: SyncSettings,
     pub data_dir: PathBuf,
+    /// Time before a certificate's known expiry from which it is flagged.
+    pub cert_expiry_warning: Duration,
     /// Every key, its value (secrets masked) and its source.
     pub entries: Vec<ConfigEntry>,
 }
@@ -501,6 +508,7 @@ impl RawConfig {
             server: self.server()?,
             sync,
             data_dir: self.data_dir()?,
+            cert_expiry_warning: self.duration("cert_expiry_warning")?,
             entries: self.entries(),
         })
     }
@@ -942,6 +950,26 @@ mod tests {
             .is_err()
         );
         assert!(load_from(None, &[("PUSHBIND_AUTH", "password")], &[]).is_err());
+    }
+
+    #[test]
+    fn cert_expiry_warning_default_and_override() {
+        let config = load_from(None, &[], &[]).unwrap();
+        assert_eq!(config.cert_expiry_warning, Duration::from_secs(30 * 86_400));
+        let config = load_from(None, &[], &[("cert_expiry_warning", "10d")]).unwrap();
+        assert_eq!(config.cert_expiry_warning, Duration::from_secs(10 * 86_400));
+        let entry = config
+            .entries
+            .iter()
+            .find(|entry| entry.key == "cert_expiry_warning")
+            .unwrap();
+        assert_eq!(entry.source, "flag --set");
+        let err = load_from(None, &[("PUSHBIND_CERT_EXPIRY_WARNING", "0s")], &[])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("cert_expiry_warning"), "{err}");
+        assert!(err.contains("longer than zero"), "{err}");
+        assert!(load_from(None, &[], &[("cert_expiry_warning", "400d")]).is_err());
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! server. This library holds the daemon (`pushbindd`), which the `pushbind`
 //! CLI and the tests drive through [`daemon::run`].
 
+pub mod certs;
 pub mod config;
 pub mod daemon;
 pub mod device;

@@ -22,7 +22,8 @@ use crate::error::{Error, Result};
 use crate::protocol::{FRAME_TIMEOUT, Handshake, Response};
 use crate::{
     BindOptions, BindingView, ConfigReport, DEFAULT_TIMEOUT, LoginReport, LogoutReport,
-    NotifierList, StatusReport, SyncReport, paths,
+    NotifierDetails, NotifierInfo, NotifierList, NotifierUpload, StatusReport, SyncReport, Vendor,
+    paths,
 };
 
 /// A blocking connection to the daemon.
@@ -135,6 +136,26 @@ impl Client {
     /// See [`crate::Client::notifiers`].
     pub fn notifiers(&mut self, refresh: bool) -> Result<NotifierList> {
         self.call(call::notifiers(refresh))
+    }
+
+    /// See [`crate::Client::refresh_notifiers`].
+    pub fn refresh_notifiers(&mut self) -> Result<NotifierList> {
+        self.call(call::notifiers(true))
+    }
+
+    /// See [`crate::Client::upload_notifier`].
+    pub fn upload_notifier(&mut self, upload: &NotifierUpload) -> Result<NotifierInfo> {
+        self.call(call::upload_notifier(upload)?)
+    }
+
+    /// See [`crate::Client::delete_notifier`].
+    pub fn delete_notifier(&mut self, name: &str, vendor: Option<Vendor>) -> Result<NotifierInfo> {
+        self.call(call::delete_notifier(name, vendor)?)
+    }
+
+    /// See [`crate::Client::show_notifier`].
+    pub fn show_notifier(&mut self, name: &str) -> Result<NotifierDetails> {
+        self.call(call::show_notifier(name)?)
     }
 
     /// See [`crate::Client::sync_now`].

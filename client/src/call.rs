@@ -4,8 +4,9 @@
 use crate::codec::CodecError;
 use crate::error::{Error, Result};
 use crate::protocol::{
-    BindingView, ConfigReport, Event, Handshake, LoginReport, LogoutReport, NotifierList,
-    PROTOCOL_VERSION, Request, Response, StatusReport, SyncReport,
+    BindingView, ConfigReport, Event, Handshake, LoginReport, LogoutReport, NotifierDetails,
+    NotifierInfo, NotifierList, NotifierUpload, PROTOCOL_VERSION, Request, Response, StatusReport,
+    SyncReport, Vendor,
 };
 use crate::validate;
 
@@ -131,6 +132,38 @@ pub fn notifiers(refresh: bool) -> Call<NotifierList> {
         expected: "notifiers",
         extract: extractor!(Notifiers),
     }
+}
+
+pub fn upload_notifier(upload: &NotifierUpload) -> Result<Call<NotifierInfo>> {
+    validate::notifier_name(&upload.name)?;
+    Ok(Call {
+        request: Request::UploadNotifier(Box::new(upload.clone())),
+        expected: "notifier_changed",
+        extract: extractor!(NotifierChanged),
+    })
+}
+
+pub fn delete_notifier(name: &str, vendor: Option<Vendor>) -> Result<Call<NotifierInfo>> {
+    validate::notifier_name(name)?;
+    Ok(Call {
+        request: Request::DeleteNotifier {
+            name: name.to_owned(),
+            vendor,
+        },
+        expected: "notifier_changed",
+        extract: extractor!(NotifierChanged),
+    })
+}
+
+pub fn show_notifier(name: &str) -> Result<Call<NotifierDetails>> {
+    validate::notifier_name(name)?;
+    Ok(Call {
+        request: Request::ShowNotifier {
+            name: name.to_owned(),
+        },
+        expected: "notifier_details",
+        extract: extractor!(NotifierDetails),
+    })
 }
 
 pub fn sync_now(wait: bool) -> Call<SyncReport> {

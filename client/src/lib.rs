@@ -40,7 +40,8 @@ pub use error::{Error, Result};
 pub use events::Events;
 pub use protocol::{
     ApnsEnvironment, BindingView, ConfigReport, ErrorCode, Event, LoginReport, LogoutReport,
-    NotifierInfo, NotifierList, StatusReport, SyncReport, SyncState,
+    NotifierDetails, NotifierInfo, NotifierList, NotifierUpload, StatusReport, SyncReport,
+    SyncState, Vendor, VendorCredentials,
 };
 
 use call::Call;
@@ -193,6 +194,64 @@ impl Client {
     /// from the server first when `refresh` is set.
     pub async fn notifiers(&mut self, refresh: bool) -> Result<NotifierList> {
         self.call(call::notifiers(refresh)).await
+    }
+
+    /// Fetches the certificate list from the server into the daemon's cache
+    /// and returns it; the same as [`Client::notifiers`] with `refresh`.
+    pub async fn refresh_notifiers(&mut self) -> Result<NotifierList> {
+        self.call(call::notifiers(true)).await
+    }
+
+    /// Uploads a push certificate to the IM server. The daemon checks it
+    /// first (for an APNs `.p12`: the passphrase, the key, the dates and the
+    /// bundle ID; for FCM: the service account and its private key; for the
+    /// other vendors: the ids and secrets), rejects a name the vendor already
+    /// uses, then sends it and refreshes its cache. The secrets are sent to
+    /// the server once and never stored by the daemon.
+    ///
+    /// A check that fails is [`Error::Daemon`] with
+    /// [`ErrorCode::InvalidArgument`] and a message that names the field and
+    /// the fix.
+    ///
+    /// ```no_run
+    /// # async fn run(client: &mut pushbind_client::Client) -> Result<(), Box<dyn std::error::Error>> {
+    /// use pushbind_client::protocol::{FcmCredentials, SecretText};
+    /// use pushbind_client::{NotifierUpload, VendorCredentials};
+    ///
+    /// let json = std::fs::read_to_string("service-account.json")?;
+    /// let upload = NotifierUpload {
+    ///     name: "123456789012".into(),
+    ///     credentials: VendorCredentials::Fcm(FcmCredentials {
+    ///         service_account: SecretText::new(json),
+    ///         push_type: None,
+    ///         priority: None,
+    ///     }),
+    /// };
+    /// let created = client.upload_notifier(&upload).await?;
+    /// println!("uploaded {} as {}", created.name, created.uuid);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn upload_notifier(&mut self, upload: &NotifierUpload) -> Result<NotifierInfo> {
+        self.call(call::upload_notifier(upload)?).await
+    }
+
+    /// Deletes the push certificate `name` from the IM server and refreshes
+    /// the daemon's cache. When certificates of several vendors share the
+    /// name, `vendor` picks one; without it the daemon rejects the request
+    /// and lists the vendors.
+    pub async fn delete_notifier(
+        &mut self,
+        name: &str,
+        vendor: Option<Vendor>,
+    ) -> Result<NotifierInfo> {
+        self.call(call::delete_notifier(name, vendor)?).await
+    }
+
+    /// Returns the cached certificates named `name` with this device's
+    /// bindings under it.
+    pub async fn show_notifier(&mut self, name: &str) -> Result<NotifierDetails> {
+        self.call(call::show_notifier(name)?).await
     }
 
     /// Runs a sync pass now, including items waiting for back-off. With

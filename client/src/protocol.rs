@@ -40,6 +40,14 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+mod upload;
+
+pub use upload::{
+    ApnsCredentials, ApnsKey, FcmCredentials, FcmPriority, FcmPushType, HonorCredentials,
+    HuaweiCredentials, MAX_CREDENTIAL_FILE_LEN, MeizuCredentials, NotifierUpload, OppoCredentials,
+    SecretBytes, SecretText, Vendor, VendorCredentials, VivoCredentials, XiaomiCredentials,
+};
+
 /// Version of the local API. Exchanged in the [`Handshake`].
 pub const PROTOCOL_VERSION: u32 = 1;
 
@@ -123,6 +131,20 @@ pub enum Request {
         /// Fetches the list from the server first.
         refresh: bool,
     },
+    /// Checks a push certificate, uploads it to the server (`POST
+    /// notifiers`) and refreshes the cache. The secrets in it are sent to the
+    /// server once and never stored.
+    UploadNotifier(Box<NotifierUpload>),
+    /// Deletes the certificate `name` from the server (`DELETE
+    /// notifiers/{uuid}`) and refreshes the cache. `vendor` picks one when
+    /// several vendors' certificates share the name.
+    DeleteNotifier {
+        name: String,
+        vendor: Option<Vendor>,
+    },
+    /// The cached certificates named `name`, with the bindings that use
+    /// them.
+    ShowNotifier { name: String },
     /// Runs a sync pass now, retrying items that are waiting for back-off.
     SyncNow {
         /// Replies only once the pass is over.
@@ -146,6 +168,9 @@ impl Request {
             Self::BindDeviceToken { .. } => "bind_device_token",
             Self::UnbindDeviceToken { .. } => "unbind_device_token",
             Self::ListNotifiers { .. } => "list_notifiers",
+            Self::UploadNotifier(_) => "upload_notifier",
+            Self::DeleteNotifier { .. } => "delete_notifier",
+            Self::ShowNotifier { .. } => "show_notifier",
             Self::SyncNow { .. } => "sync_now",
             Self::Config => "config",
             Self::Subscribe => "subscribe",
@@ -162,6 +187,10 @@ pub enum Response {
     LoggedOut(LogoutReport),
     Binding(BindingView),
     Notifiers(NotifierList),
+    /// Answer to [`Request::UploadNotifier`] and [`Request::DeleteNotifier`]:
+    /// the certificate as the server returned it.
+    NotifierChanged(NotifierInfo),
+    NotifierDetails(NotifierDetails),
     Synced(SyncReport),
     Config(ConfigReport),
     Subscribed,
@@ -209,6 +238,14 @@ pub enum Event {
     },
     /// The app's certificate list on the server changed.
     NotifiersChanged { names: Vec<String> },
+    /// A certificate uploaded through this daemon expires within the
+    /// configured warning window, or has expired. Sent once per certificate
+    /// each time it enters the window.
+    CertificateExpiring {
+        notifier_name: String,
+        provider: String,
+        expires_at: UnixMillis,
+    },
     /// This many events were dropped because the subscriber read too slowly.
     Missed { count: u64 },
     /// An event this client version does not know. The client crate yields
@@ -285,6 +322,10 @@ pub struct StatusReport {
     pub tokens: Vec<TokenView>,
     pub outbox: OutboxSummary,
     pub notifiers: NotifierCacheInfo,
+    /// The cached certificates, with the expiry of those uploaded through
+    /// this daemon.
+    #[serde(default)]
+    pub certificates: Vec<NotifierInfo>,
     /// Bindings of the logged-in user on other devices, as of the last
     /// comparison with the server. The daemon leaves them alone.
     pub unmanaged: Vec<ServerBinding>,
@@ -455,6 +496,25 @@ pub struct NotifierInfo {
     pub package_name: Option<String>,
     pub disabled: bool,
     pub modified: Option<UnixMillis>,
+    /// When the certificate stops working, where known: the `notAfter` date
+    /// of an APNs `.p12` uploaded through this daemon. The server does not
+    /// report expiry.
+    #[serde(default)]
+    pub expires_at: Option<UnixMillis>,
+    /// Whether `expires_at` falls within the configured warning window or
+    /// has passed.
+    #[serde(default)]
+    pub expiring: bool,
+}
+
+/// Answer to [`Request::ShowNotifier`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotifierDetails {
+    /// The cached certificates of that name, one per vendor.
+    pub notifiers: Vec<NotifierInfo>,
+    /// This device's bindings under that name.
+    pub bindings: Vec<BindingView>,
+    pub cache: NotifierCacheInfo,
 }
 
 /// Answer to [`Request::ListNotifiers`].
@@ -550,6 +610,32 @@ mod tests {
                 wait: true,
             },
             Request::ListNotifiers { refresh: true },
+            Request::UploadNotifier(Box::new(NotifierUpload {
+                name: "1234567890".into(),
+                credentials: VendorCredentials::Fcm(FcmCredentials {
+                    service_account: SecretText::new("{}"),
+                    push_type: Some(FcmPushType::Data),
+                    priority: None,
+                }),
+            })),
+            Request::UploadNotifier(Box::new(NotifierUpload {
+                name: "apns-prod".into(),
+                credentials: VendorCredentials::Apns(ApnsCredentials {
+                    environment: ApnsEnvironment::Production,
+                    bundle_id: "com.example.chat".into(),
+                    key: ApnsKey::Certificate {
+                        p12: SecretBytes::new(vec![0x30, 0x82, 0xff]),
+                        passphrase: SecretText::new("pass"),
+                    },
+                }),
+            })),
+            Request::DeleteNotifier {
+                name: "fcm-main".into(),
+                vendor: Some(Vendor::Fcm),
+            },
+            Request::ShowNotifier {
+                name: "fcm-main".into(),
+            },
             Request::SyncNow { wait: true },
             Request::Config,
             Request::Subscribe,
@@ -609,6 +695,40 @@ mod tests {
     }
 
     #[test]
+    fn notifier_info_without_expiry_decodes() {
+        #[derive(Serialize)]
+        struct OlderNotifierInfo {
+            name: String,
+            uuid: String,
+            provider: String,
+            environment: Option<String>,
+            package_name: Option<String>,
+            disabled: bool,
+            modified: Option<UnixMillis>,
+        }
+        let older = OlderNotifierInfo {
+            name: "fcm".into(),
+            uuid: "u".into(),
+            provider: "ANDROID".into(),
+            environment: None,
+            package_name: None,
+            disabled: false,
+            modified: Some(1),
+        };
+        let info: NotifierInfo = round_trip_as(&older);
+        assert_eq!(info.name, "fcm");
+        assert_eq!(info.expires_at, None);
+        assert!(!info.expiring);
+    }
+
+    #[test]
+    fn secret_bytes_encode_as_cbor_byte_string() {
+        let frame = encode_frame(&SecretBytes::new(vec![1, 2, 3])).unwrap();
+        // Major type 2 (byte string) of length 3.
+        assert_eq!(&frame[crate::codec::HEADER_LEN..], &[0x43, 1, 2, 3]);
+    }
+
+    #[test]
     fn events_round_trip() {
         let events = [
             Event::BindingConfirmed {
@@ -628,6 +748,11 @@ mod tests {
             },
             Event::NotifiersChanged {
                 names: vec!["fcm".into()],
+            },
+            Event::CertificateExpiring {
+                notifier_name: "apns-prod".into(),
+                provider: "APNS".into(),
+                expires_at: 1_800_000_000_000,
             },
             Event::Missed { count: 3 },
         ];

@@ -3,6 +3,8 @@
 
 // The crate root is src/bin/pushbind.rs, so its modules would be looked up in
 // src/bin/, next to pushbindd's. They live in src/bin/pushbind/ instead.
+#[path = "pushbind/certs.rs"]
+mod certs;
 #[path = "pushbind/commands.rs"]
 mod commands;
 #[path = "pushbind/exit.rs"]
@@ -119,11 +121,16 @@ enum Command {
         wait: bool,
     },
 
-    /// List the app's push certificates from the daemon's cache
+    /// Manage the app's push certificates: list (the default), show,
+    /// upload, delete, refresh
+    #[command(args_conflicts_with_subcommands = true)]
     Certs {
-        /// Fetch the list from the server first
+        /// With no subcommand: fetch the list from the server first
         #[arg(long)]
         refresh: bool,
+
+        #[command(subcommand)]
+        command: Option<certs::CertsCommand>,
     },
 
     /// Run a sync pass now
@@ -276,7 +283,7 @@ fn run(cli: Cli, output: Output) -> anyhow::Result<ExitStatus> {
             commands::bind(&socket, output, request)
         }
         Command::Unbind { notifier, wait } => commands::unbind(&socket, output, &notifier, wait),
-        Command::Certs { refresh } => commands::certificates(&socket, output, refresh),
+        Command::Certs { refresh, command } => certs::run(&socket, output, command, refresh),
         Command::Sync { wait } => commands::sync(&socket, output, wait),
         Command::Config => commands::config(&socket, output),
         Command::Events => commands::events(&socket, output),
@@ -328,6 +335,21 @@ mod tests {
             "--bearer-token-stdin",
         ];
         assert!(Cli::try_parse_from(both).is_err());
+    }
+
+    #[test]
+    fn certs_upload_has_no_secret_values() {
+        let base = ["pushbind", "certs", "upload", "huawei", "--name", "1"];
+        let with = |extra: &[&str]| {
+            let mut args = base.to_vec();
+            args.extend_from_slice(extra);
+            Cli::try_parse_from(args)
+        };
+        assert!(with(&["--file", "-", "--package-name", "com.example.chat"]).is_ok());
+        assert!(with(&["--client-secret", "s", "--package-name", "com.example.chat"]).is_err());
+        assert!(Cli::try_parse_from(["pushbind", "certs"]).is_ok());
+        assert!(Cli::try_parse_from(["pushbind", "certs", "--refresh"]).is_ok());
+        assert!(Cli::try_parse_from(["pushbind", "certs", "list", "--refresh"]).is_ok());
     }
 
     #[test]

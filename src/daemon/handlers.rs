@@ -8,7 +8,7 @@ use pushbind_client::protocol::{
 use pushbind_client::validate::{self, InvalidArgument};
 use tokio::time::Instant;
 
-use super::Daemon;
+use super::{Daemon, certs};
 use crate::config::Auth;
 use crate::store::notifiers::{self, NotifierCheck};
 use crate::store::{BindInput, StoreError, bindings, history, now_millis, status};
@@ -17,7 +17,7 @@ use crate::sync::WAIT_LIMIT;
 /// Number of history entries in a status reply.
 const STATUS_HISTORY: u32 = 20;
 
-type Reply<T> = Result<T, ErrorReply>;
+pub(super) type Reply<T> = Result<T, ErrorReply>;
 
 pub(super) async fn handle(
     daemon: &Daemon,
@@ -59,6 +59,15 @@ pub(super) async fn handle(
         Request::ListNotifiers { refresh } => list_notifiers(daemon, refresh)
             .await
             .map(Response::Notifiers),
+        Request::UploadNotifier(upload) => certs::upload(daemon, *upload)
+            .await
+            .map(Response::NotifierChanged),
+        Request::DeleteNotifier { name, vendor } => certs::delete(daemon, name, vendor)
+            .await
+            .map(Response::NotifierChanged),
+        Request::ShowNotifier { name } => certs::show(daemon, name)
+            .await
+            .map(Response::NotifierDetails),
         Request::SyncNow { wait } => Ok(Response::Synced(daemon.sync.sync_now(wait).await)),
         Request::Config => Ok(Response::Config(ConfigReport {
             entries: daemon.config.entries.clone(),
@@ -76,7 +85,7 @@ fn invalid(err: InvalidArgument) -> ErrorReply {
     ErrorReply::new(ErrorCode::InvalidArgument, err.to_string())
 }
 
-fn internal(err: StoreError) -> ErrorReply {
+pub(super) fn internal(err: StoreError) -> ErrorReply {
     if let StoreError::Closed = err {
         return ErrorReply::new(
             ErrorCode::ShuttingDown,
@@ -90,12 +99,13 @@ fn internal(err: StoreError) -> ErrorReply {
     )
 }
 
-fn max_age_ms(daemon: &Daemon) -> i64 {
+pub(super) fn max_age_ms(daemon: &Daemon) -> i64 {
     i64::try_from(daemon.config.sync.notifier_max_age.as_millis()).unwrap_or(i64::MAX)
 }
 
 async fn status(daemon: &Daemon) -> Reply<StatusReport> {
     let max_age = max_age_ms(daemon);
+    let window = certs::window_ms(daemon);
     let device_id = daemon.device_id.clone();
     let mut report = daemon
         .store
@@ -117,6 +127,11 @@ async fn status(daemon: &Daemon) -> Reply<StatusReport> {
                 tokens: status::tokens(conn)?,
                 outbox: status::outbox_summary(conn)?,
                 notifiers: notifiers::cache_info(conn, now, max_age)?,
+                certificates: {
+                    let mut list = notifiers::list(conn)?;
+                    notifiers::expiry::annotate(conn, &mut list, now, window)?;
+                    list
+                },
                 unmanaged,
                 history: history::recent(conn, STATUS_HISTORY)?,
             })
@@ -351,12 +366,16 @@ async fn list_notifiers(daemon: &Daemon, refresh: bool) -> Reply<NotifierList> {
         false => None,
     };
     let max_age = max_age_ms(daemon);
+    let window = certs::window_ms(daemon);
     let list = daemon
         .store
         .read(move |conn| {
+            let now = now_millis();
+            let mut notifiers = notifiers::list(conn)?;
+            notifiers::expiry::annotate(conn, &mut notifiers, now, window)?;
             Ok(NotifierList {
-                notifiers: notifiers::list(conn)?,
-                cache: notifiers::cache_info(conn, now_millis(), max_age)?,
+                notifiers,
+                cache: notifiers::cache_info(conn, now, max_age)?,
             })
         })
         .await
@@ -372,7 +391,7 @@ async fn list_notifiers(daemon: &Daemon, refresh: bool) -> Reply<NotifierList> {
         (Some(error), Some(_)) => Err(ErrorReply::new(
             error.code,
             format!(
-                "cannot fetch the certificate list ({}); `pushbind certs` without --refresh shows the cached one",
+                "cannot fetch the certificate list ({}); `pushbind certs list` shows the cached one",
                 error.message
             ),
         )),

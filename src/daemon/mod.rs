@@ -2,6 +2,7 @@
 //! tests run it in-process on temporary directories and the `pushbindd`
 //! binary is a thin wrapper.
 
+mod certs;
 mod handlers;
 mod server;
 pub mod socket;
@@ -127,12 +128,16 @@ pub async fn run(
         sync,
         device_id,
     });
+    let expiry_task = tokio::spawn(certs::watch_expiry(daemon.clone(), stop_rx.clone()));
     let worker_abort = worker.abort_handle();
     let (worker_done, worker_failure) = watch_worker(worker);
     let stop = stop_signal(shutdown, worker_failure.clone());
     let connections = server::serve(listener, daemon.clone(), stop, stop_rx).await;
     tracing::info!("stopping");
     let _ = stop_tx.send(true);
+    // The task holds the daemon, so it must end before the database closes.
+    expiry_task.abort();
+    let _ = expiry_task.await;
     if tokio::time::timeout(WORKER_STOP_TIMEOUT, worker_done)
         .await
         .is_err()

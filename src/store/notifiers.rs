@@ -1,6 +1,8 @@
 //! The cache of the app's push certificates ("notifiers") and the checks a
 //! bind request passes against it.
 
+pub mod expiry;
+
 use pushbind_client::protocol::{
     ApnsEnvironment, NotifierCacheInfo, NotifierInfo, SyncState, UnixMillis,
 };
@@ -70,6 +72,7 @@ pub fn replace(
          ON CONFLICT (id) DO UPDATE SET fetched_at = excluded.fetched_at, last_error = NULL",
         [now],
     )?;
+    expiry::prune(tx)?;
     flag_bindings(tx, list, now)
 }
 
@@ -209,6 +212,8 @@ pub fn list(conn: &Connection) -> Result<Vec<NotifierInfo>, StoreError> {
                 package_name: row.get(4)?,
                 disabled: row.get(5)?,
                 modified: row.get(6)?,
+                expires_at: None,
+                expiring: false,
             })
         })?
         .collect::<Result<_, _>>()?;

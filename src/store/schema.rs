@@ -119,6 +119,19 @@ const MIGRATIONS: &[&str] = &[
     "
     ALTER TABLE outbox ADD COLUMN park_reason TEXT;
     ",
+    // Version 3: the expiry of certificates uploaded through this daemon,
+    // read from the credentials at upload, and when the daemon last warned
+    // about it. Secrets are never stored.
+    "
+    CREATE TABLE notifier_expiry (
+        uuid TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        provider TEXT NOT NULL,
+        expires_at INTEGER NOT NULL,
+        uploaded_at INTEGER NOT NULL,
+        warned_at INTEGER
+    );
+    ",
 ];
 
 /// Applies every migration newer than the database's version.

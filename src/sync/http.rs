@@ -19,8 +19,19 @@ use tokio::time::Instant;
 use url::Url;
 
 use super::failure::{ApiError, FailureKind, classify, parse_retry_after};
+use crate::certs::{FormValue, UploadForm};
 use crate::config::{AppRef, Auth, ServerConfig};
 use crate::store::notifiers::NotifierRecord;
+
+/// The body of one request.
+#[derive(Clone, Copy, Debug)]
+enum Body<'a> {
+    None,
+    Json(&'a Value),
+    /// A multipart form, built anew for each attempt because a sent form
+    /// cannot be reused.
+    Form(&'a UploadForm),
+}
 
 /// Minimum time between a failed token request and the next one. It
 /// doubles with each further failure in a row, up to 128 times this. After
@@ -157,7 +168,7 @@ impl ImClient {
             "device_token": token,
         });
         let path = format!("users/{user_id}/push/binding");
-        let envelope = self.call(Method::PUT, &path, Some(&body)).await?;
+        let envelope = self.call(Method::PUT, &path, Body::Json(&body)).await?;
         parse_bindings(&envelope, "push binding answer", device_id)
     }
 
@@ -169,22 +180,34 @@ impl ImClient {
         device_id: &str,
     ) -> Result<Vec<RemoteBinding>, ApiError> {
         let path = format!("users/{user_id}/push/binding");
-        let envelope = self.call(Method::GET, &path, None).await?;
+        let envelope = self.call(Method::GET, &path, Body::None).await?;
         parse_bindings(&envelope, "push binding list", device_id)
     }
 
     /// `GET notifiers`: the app's push certificates, without secrets.
     pub async fn list_notifiers(&self) -> Result<Vec<NotifierRecord>, ApiError> {
-        let envelope = self.call(Method::GET, "notifiers", None).await?;
+        let envelope = self.call(Method::GET, "notifiers", Body::None).await?;
         parse_notifiers(&envelope)
     }
 
-    async fn call(
-        &self,
-        method: Method,
-        path: &str,
-        body: Option<&Value>,
-    ) -> Result<Value, ApiError> {
+    /// `POST notifiers`: uploads a certificate as a multipart form. Returns
+    /// the created certificate.
+    pub async fn upload_notifier(&self, form: &UploadForm) -> Result<NotifierRecord, ApiError> {
+        let envelope = self
+            .call(Method::POST, "notifiers", Body::Form(form))
+            .await?;
+        first_notifier(&envelope, "upload")
+    }
+
+    /// `DELETE notifiers/{uuid}`: deletes a certificate. Returns the deleted
+    /// certificate.
+    pub async fn delete_notifier(&self, uuid: &str) -> Result<NotifierRecord, ApiError> {
+        let path = format!("notifiers/{uuid}");
+        let envelope = self.call(Method::DELETE, &path, Body::None).await?;
+        first_notifier(&envelope, "delete")
+    }
+
+    async fn call(&self, method: Method, path: &str, body: Body<'_>) -> Result<Value, ApiError> {
         let token = self.token().await?;
         match self.send(method.clone(), path, body, Some(&token)).await {
             Err(err) if err.kind == FailureKind::Unauthorized => {
@@ -271,7 +294,10 @@ impl ImClient {
             "client_id": client_id,
             "client_secret": client_secret.expose(),
         });
-        let envelope = match self.send(Method::POST, "token", Some(&body), None).await {
+        let envelope = match self
+            .send(Method::POST, "token", Body::Json(&body), None)
+            .await
+        {
             Ok(envelope) => envelope,
             Err(mut err) => {
                 state.failures = state.failures.saturating_add(1);
@@ -324,7 +350,7 @@ impl ImClient {
         &self,
         method: Method,
         path: &str,
-        body: Option<&Value>,
+        body: Body<'_>,
         token: Option<&str>,
     ) -> Result<Value, ApiError> {
         let url = self.base.join(path).map_err(|err| {
@@ -338,9 +364,11 @@ impl ImClient {
         if let Some(token) = token {
             request = request.bearer_auth(token);
         }
-        if let Some(body) = body {
-            request = request.json(body);
-        }
+        request = match body {
+            Body::None => request,
+            Body::Json(json) => request.json(json),
+            Body::Form(form) => request.multipart(multipart(form)?),
+        };
         let response = request
             .send()
             .await
@@ -373,6 +401,40 @@ impl ImClient {
         err.retry_after = retry_after;
         Err(err)
     }
+}
+
+/// Builds the multipart form of an upload.
+fn multipart(form: &UploadForm) -> Result<reqwest::multipart::Form, ApiError> {
+    let mut multipart = reqwest::multipart::Form::new();
+    for part in &form.parts {
+        multipart = match &part.value {
+            FormValue::Text(text) => multipart.text(part.name, text.clone()),
+            FormValue::Secret(secret) => multipart.text(part.name, secret.expose().to_owned()),
+            FormValue::File { file_name, bytes } => {
+                let file = reqwest::multipart::Part::bytes(bytes.expose().to_vec())
+                    .file_name(*file_name)
+                    .mime_str("application/octet-stream")
+                    .map_err(|err| {
+                        ApiError::new(FailureKind::Rejected, format!("invalid file part: {err}"))
+                    })?;
+                multipart.part(part.name, file)
+            }
+        };
+    }
+    Ok(multipart)
+}
+
+/// Returns the first certificate of an upload or delete answer.
+fn first_notifier(envelope: &Value, what: &str) -> Result<NotifierRecord, ApiError> {
+    parse_notifiers(envelope)?
+        .into_iter()
+        .next()
+        .ok_or_else(|| {
+            ApiError::new(
+                FailureKind::Transient,
+                format!("the server's {what} answer lists no certificate"),
+            )
+        })
 }
 
 async fn read_body(what: &str, mut response: reqwest::Response) -> Result<Vec<u8>, ApiError> {

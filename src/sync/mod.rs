@@ -102,13 +102,37 @@ impl SyncHandle {
         };
         refresh_notifiers(client, &self.store, &self.events)
             .await
-            .map_err(|err| {
-                let code = match err.kind {
-                    kind if kind.is_transient() => ErrorCode::ServerUnavailable,
-                    _ => ErrorCode::ServerRejected,
-                };
-                ErrorReply::new(code, err.message)
-            })
+            .map_err(api_reply)
+    }
+
+    /// Uploads a checked certificate (`POST notifiers`). A failure carries
+    /// the local API's error code for it.
+    pub async fn upload_notifier(
+        &self,
+        form: &crate::certs::UploadForm,
+    ) -> Result<notifiers::NotifierRecord, ErrorReply> {
+        let client = self.api_client()?;
+        client.upload_notifier(form).await.map_err(api_reply)
+    }
+
+    /// Deletes the certificate `uuid` (`DELETE notifiers/{uuid}`).
+    pub async fn delete_notifier(
+        &self,
+        uuid: &str,
+    ) -> Result<notifiers::NotifierRecord, ErrorReply> {
+        let client = self.api_client()?;
+        client.delete_notifier(uuid).await.map_err(api_reply)
+    }
+
+    fn api_client(&self) -> Result<&Arc<ImClient>, ErrorReply> {
+        self.client
+            .as_ref()
+            .map_err(|problem| ErrorReply::new(ErrorCode::NotConfigured, problem.clone()))
+    }
+
+    /// Sends `event` to every subscriber.
+    pub fn publish(&self, event: Event) {
+        publish(&self.events, event);
     }
 
     /// Returns the reason no call can be sent until the configuration or the
@@ -144,6 +168,16 @@ impl SyncHandle {
             client.set_bearer(token).await;
         }
     }
+}
+
+/// Turns a failed server call into an error reply: transient failures are
+/// `server_unavailable`, the others `server_rejected`.
+fn api_reply(err: ApiError) -> ErrorReply {
+    let code = match err.kind {
+        kind if kind.is_transient() => ErrorCode::ServerUnavailable,
+        _ => ErrorCode::ServerRejected,
+    };
+    ErrorReply::new(code, err.message)
 }
 
 fn stopped_report() -> SyncReport {

@@ -8,7 +8,8 @@ use pushbind_client::protocol::{
     TokenView, UnixMillis,
 };
 use pushbind_client::{
-    BindingView, LoginReport, LogoutReport, NotifierList, StatusReport, SyncReport, SyncState,
+    BindingView, LoginReport, LogoutReport, NotifierInfo, NotifierList, StatusReport, SyncReport,
+    SyncState, Vendor,
 };
 
 use crate::output::Table;
@@ -92,6 +93,14 @@ pub(crate) fn event(event: &Event, now: UnixMillis) -> String {
         Event::NotifiersChanged { names } => {
             format!("certs      changed: {}", names.join(", "))
         }
+        Event::CertificateExpiring {
+            notifier_name,
+            provider,
+            expires_at,
+        } => format!(
+            "expiring   certificate {notifier_name} ({provider}) {}",
+            expiry_text(*expires_at, now)
+        ),
         Event::Missed { count } => format!("missed     {count} events (read too slowly)"),
         Event::Unknown => "unknown    event from a newer pushbindd".to_owned(),
     };
@@ -122,6 +131,7 @@ pub(crate) fn status(report: &StatusReport, now: UnixMillis) -> String {
     tokens_section(&mut text, &report.tokens, now);
     line(&mut text, "outbox", outbox_text(&report.outbox, now));
     certificate_cache_section(&mut text, &report.notifiers, now);
+    expiring_lines(&mut text, &report.certificates, now);
     unmanaged_section(&mut text, &report.unmanaged);
     history_section(&mut text, &report.history, now);
     text
@@ -261,6 +271,36 @@ fn certificate_cache_section(text: &mut String, cache: &NotifierCacheInfo, now: 
     line(text, "certificates", certificate_cache_text(cache, now));
     if let Some(error) = &cache.last_error {
         detail(text, "last error", error);
+    }
+}
+
+/// Describes an expiry date: `expires in 20d (2026-01-01T00:00:00Z)`, or
+/// `expired 3d ago (...)`.
+pub(crate) fn expiry_text(expires_at: UnixMillis, now: UnixMillis) -> String {
+    let verb = if expires_at <= now {
+        "expired"
+    } else {
+        "expires"
+    };
+    format!(
+        "{verb} {} ({})",
+        relative(expires_at, now),
+        crate::time::absolute(expires_at)
+    )
+}
+
+/// Appends one line per certificate that expires within the warning window.
+fn expiring_lines(text: &mut String, certificates: &[NotifierInfo], now: UnixMillis) {
+    for certificate in certificates.iter().filter(|c| c.expiring) {
+        if let Some(at) = certificate.expires_at {
+            let value = format!(
+                "{} ({}) {}",
+                certificate.name,
+                certificate.provider,
+                expiry_text(at, now)
+            );
+            detail(text, "EXPIRING", value);
+        }
     }
 }
 
@@ -428,45 +468,56 @@ pub(crate) fn logout(report: &LogoutReport, keep_token: bool) -> String {
     text
 }
 
-/// Renders the response to `certs`.
+/// Renders the response to `certs list`: the cache's age, then one row per
+/// certificate with its vendor, environment, package and expiry.
 pub(crate) fn certificates(list: &NotifierList, now: UnixMillis) -> String {
     let mut text = String::new();
     certificate_cache_section(&mut text, &list.cache, now);
+    expiring_lines(&mut text, &list.notifiers, now);
     if list.notifiers.is_empty() {
         return text;
     }
+    text.push_str(&certificate_table(&list.notifiers, now));
+    text
+}
+
+/// Renders certificates as a table.
+pub(crate) fn certificate_table(notifiers: &[NotifierInfo], now: UnixMillis) -> String {
     let mut table = Table::new(&[
         "NAME",
-        "PROVIDER",
+        "VENDOR",
         "ENVIRONMENT",
         "PACKAGE",
         "DISABLED",
+        "EXPIRES",
         "MODIFIED",
         "UUID",
     ]);
-    for notifier in &list.notifiers {
+    let or_dash = |value: &Option<String>| value.clone().unwrap_or_else(|| "-".to_owned());
+    for notifier in notifiers {
         let modified = match notifier.modified {
             Some(at) => relative(at, now),
             None => "-".to_owned(),
         };
+        let expires = match notifier.expires_at {
+            Some(at) if notifier.expiring => format!("{} !", relative(at, now)),
+            Some(at) => relative(at, now),
+            None => "-".to_owned(),
+        };
+        let vendor = Vendor::from_provider(&notifier.provider)
+            .map_or_else(|| notifier.provider.clone(), |v| v.name().to_owned());
         table.push(vec![
             notifier.name.clone(),
-            notifier.provider.clone(),
-            notifier
-                .environment
-                .clone()
-                .unwrap_or_else(|| "-".to_owned()),
-            notifier
-                .package_name
-                .clone()
-                .unwrap_or_else(|| "-".to_owned()),
+            vendor,
+            or_dash(&notifier.environment),
+            or_dash(&notifier.package_name),
             if notifier.disabled { "yes" } else { "no" }.to_owned(),
+            expires,
             modified,
             notifier.uuid.clone(),
         ]);
     }
-    text.push_str(&table.render("  "));
-    text
+    table.render("  ")
 }
 
 /// Renders the response to `sync`.
@@ -586,6 +637,7 @@ mod tests {
                 fresh: true,
                 last_error: None,
             },
+            certificates: Vec::new(),
             unmanaged: vec![ServerBinding {
                 user_id: "u9".into(),
                 device_id: "laptop-2".into(),
@@ -804,6 +856,8 @@ mod tests {
                 package_name: None,
                 disabled: false,
                 modified: Some(NOW - MINUTE),
+                expires_at: Some(NOW + 20 * 24 * 60 * MINUTE),
+                expiring: true,
             }],
             cache: NotifierCacheInfo {
                 count: 1,
@@ -815,9 +869,12 @@ mod tests {
         let text = certificates(&list, NOW);
         assert!(line_starting(&text, "certificates").contains("stale"));
         let row = line_starting(&text, "prod-apns");
-        assert!(row.contains("APNS"), "{row}");
+        assert!(row.contains("apns"), "{row}");
         assert!(row.contains("PRODUCTION"), "{row}");
+        assert!(row.contains("in 20d !"), "{row}");
         assert!(row.ends_with("0c6e"), "{row}");
+        let flag = line_starting(&text, "EXPIRING");
+        assert!(flag.contains("prod-apns (APNS) expires in 20d"), "{flag}");
     }
 
     #[test]

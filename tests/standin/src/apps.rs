@@ -78,6 +78,11 @@ pub(crate) struct Notifier {
     pub(crate) created: u64,
     /// Last change, in milliseconds since the Unix epoch.
     pub(crate) modified: u64,
+    /// Names of the form parts it was uploaded with; empty for a seeded
+    /// notifier. Values are not kept, because some are secrets.
+    pub(crate) uploaded_parts: Vec<String>,
+    /// The vendor settings that are not secrets, by form part name.
+    pub(crate) settings: BTreeMap<String, String>,
 }
 
 /// Device tokens of one user, keyed by `(device_id, notifier_name)`.
@@ -190,6 +195,25 @@ impl App {
     fn notifier_mut(&mut self, name: &str) -> Option<&mut Notifier> {
         self.notifiers.iter_mut().find(|n| n.seed.name == name)
     }
+
+    /// Stores an uploaded notifier unless one of that name and provider
+    /// exists; returns the stored one, or `None` for a duplicate.
+    pub(crate) fn create_notifier(&mut self, notifier: Notifier) -> Option<Notifier> {
+        let duplicate = self.notifiers.iter().any(|n| {
+            n.seed.name == notifier.seed.name && n.seed.provider == notifier.seed.provider
+        });
+        if duplicate {
+            return None;
+        }
+        self.notifiers.push(notifier.clone());
+        Some(notifier)
+    }
+
+    /// Removes the notifier `uuid` and returns it.
+    pub(crate) fn delete_notifier(&mut self, uuid: &str) -> Option<Notifier> {
+        let index = self.notifiers.iter().position(|n| n.uuid == uuid)?;
+        Some(self.notifiers.remove(index))
+    }
 }
 
 /// Seeding and inspection of apps, users, notifiers and bindings.
@@ -234,6 +258,8 @@ impl Standin {
             seed,
             created: now,
             modified: now,
+            uploaded_parts: Vec::new(),
+            settings: BTreeMap::new(),
         };
         let uuid = notifier.uuid.clone();
         self.with_app(app_key, |app| app.notifiers.push(notifier));
@@ -260,6 +286,32 @@ impl Standin {
             notifier.seed.disabled = disabled;
             notifier.modified = now_millis();
             true
+        })
+    }
+
+    /// Returns the notifiers with this name as (uuid, provider), in the order
+    /// they were added.
+    pub fn notifiers_named(&self, app_key: &str, name: &str) -> Vec<(String, String)> {
+        self.with_app(app_key, |app| {
+            app.notifiers
+                .iter()
+                .filter(|n| n.seed.name == name)
+                .map(|n| (n.uuid.clone(), n.seed.provider.clone()))
+                .collect()
+        })
+    }
+
+    /// Returns the names of the form parts the notifier `uuid` was uploaded
+    /// with, and its settings that are not secrets; `None` when there is no
+    /// such notifier.
+    pub fn upload_of(
+        &self,
+        app_key: &str,
+        uuid: &str,
+    ) -> Option<(Vec<String>, BTreeMap<String, String>)> {
+        self.with_app(app_key, |app| {
+            let notifier = app.notifiers.iter().find(|n| n.uuid == uuid)?;
+            Some((notifier.uploaded_parts.clone(), notifier.settings.clone()))
         })
     }
 

@@ -18,6 +18,10 @@ pub enum Route {
     GetBinding,
     /// `GET {base}/notifiers`.
     ListNotifiers,
+    /// `POST {base}/notifiers`.
+    CreateNotifier,
+    /// `DELETE {base}/notifiers/{uuid}`.
+    DeleteNotifier,
     /// Any other method or path.
     Other,
 }
@@ -37,6 +41,10 @@ impl Route {
             Self::GetBinding
         } else if is("/notifiers", Method::GET) {
             Self::ListNotifiers
+        } else if is("/notifiers", Method::POST) {
+            Self::CreateNotifier
+        } else if is("/notifiers/{uuid}", Method::DELETE) {
+            Self::DeleteNotifier
         } else {
             Self::Other
         }
@@ -49,6 +57,8 @@ impl Route {
             Self::PutBinding => "put_binding",
             Self::GetBinding => "get_binding",
             Self::ListNotifiers => "list_notifiers",
+            Self::CreateNotifier => "create_notifier",
+            Self::DeleteNotifier => "delete_notifier",
             Self::Other => "other",
         }
     }

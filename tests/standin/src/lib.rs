@@ -9,6 +9,8 @@
 //! | `PUT` | `/users/{user_id}/push/binding` | [`Route::PutBinding`] |
 //! | `GET` | `/users/{user_id}/push/binding` | [`Route::GetBinding`] |
 //! | `GET` | `/notifiers` | [`Route::ListNotifiers`] |
+//! | `POST` | `/notifiers` (multipart form) | [`Route::CreateNotifier`] |
+//! | `DELETE` | `/notifiers/{uuid}` | [`Route::DeleteNotifier`] |
 //!
 //! The app base is either `/{org_name}/{app_name}` or `/app-id/{app_id}`; both
 //! address the same app. Every call is handled in this order:

@@ -13,7 +13,7 @@ use axum::extract::Request;
 use axum::http::StatusCode;
 use axum::middleware::from_fn_with_state;
 use axum::response::IntoResponse;
-use axum::routing::{get, post, put};
+use axum::routing::{delete, get, post, put};
 
 use crate::Standin;
 use envelope::ApiError;
@@ -38,7 +38,14 @@ pub(crate) fn router(standin: Standin) -> Router {
         router = router
             .route(&format!("{base}/token"), post(token::issue_token))
             .route(&format!("{base}/users/{{user_id}}/push/binding"), binding)
-            .route(&format!("{base}/notifiers"), get(notifiers::list_notifiers));
+            .route(
+                &format!("{base}/notifiers"),
+                get(notifiers::list_notifiers).post(notifiers::create_notifier),
+            )
+            .route(
+                &format!("{base}/notifiers/{{uuid}}"),
+                delete(notifiers::delete_notifier),
+            );
     }
     router
         .route_layer(from_fn_with_state(standin.clone(), gate::gate))
