@@ -704,28 +704,3 @@ async fn bindings_compared_when_server_returns() {
         })
         .await;
 }
-
-#[tokio::test(flavor = "multi_thread")]
-async fn deleted_or_disabled_certificate_is_flagged() {
-    let server = standin().await;
-    let daemon = Daemon::start(&server.url()).await;
-    let mut client = daemon.client().await;
-    client.login("u1", None).await.unwrap();
-    client.bind_device_token("fcm-main", "T1").await.unwrap();
-    client.bind_device_token("prod-apns", "A1").await.unwrap();
-    daemon.wait_until_idle().await;
-    assert!(server.remove_notifier(APP_KEY, "fcm-main"));
-    assert!(server.set_notifier_disabled(APP_KEY, "prod-apns", true));
-    client.notifiers(true).await.unwrap();
-    let status = daemon.status().await;
-    let deleted = binding(&status, "u1", "fcm-main").unwrap();
-    assert!(
-        deleted
-            .warning
-            .as_deref()
-            .unwrap()
-            .contains("not in the app's certificate list")
-    );
-    let disabled = binding(&status, "u1", "prod-apns").unwrap();
-    assert!(disabled.warning.as_deref().unwrap().contains("disabled"));
-}

@@ -45,6 +45,8 @@ enum Step {
     ServerAddsUser(&'static str),
     /// The certificate is deleted on the server; bindings made with it stay.
     CertificateDeleted(&'static str),
+    /// The certificate is disabled on the server.
+    CertificateDisabled(&'static str),
     /// The app makes the daemon fetch the certificate list now.
     RefreshCertificates,
     /// Every app token issued so far expires.
@@ -242,6 +244,9 @@ impl<'a> Run<'a> {
             }
             ServerAddsUser(user) => server.add_user(APP_KEY, user),
             CertificateDeleted(name) => assert!(server.remove_notifier(APP_KEY, name)),
+            CertificateDisabled(name) => {
+                assert!(server.set_notifier_disabled(APP_KEY, name, true));
+            }
             RefreshCertificates => drop(client.notifiers(true).await.unwrap()),
             EditConfig(from, to) => {
                 drop(client);
@@ -791,6 +796,40 @@ async fn certificate_deleted_on_server() {
                 note: None,
             },
         ],
+        ..Scenario::default()
+    })
+    .await;
+}
+
+const DISABLED: &str = "is disabled on the server";
+
+#[tokio::test(flavor = "multi_thread")]
+async fn certificate_disabled_on_server() {
+    run_all(Scenario {
+        steps: &[
+            Login("u1"),
+            Bind("prod-apns", "A1"),
+            WaitIdle,
+            CertificateDisabled("prod-apns"),
+            RefreshCertificates,
+            ExpectState("u1", "prod-apns", SyncState::Synced, Some(DISABLED)),
+            Bind("prod-apns", "A2"),
+            // The new token lands and the binding stays flagged.
+            ExpectState("u1", "prod-apns", SyncState::Synced, Some(DISABLED)),
+        ],
+        expected: &[("u1", "prod-apns", "A2")],
+        calls: Some(2),
+        max_calls: &[
+            (Route::PutBinding, 2, 3),
+            (Route::Token, 1, 2),
+            (Route::ListNotifiers, 5, 7),
+        ],
+        local: &[Local {
+            user: "u1",
+            notifier: "prod-apns",
+            state: SyncState::Synced,
+            note: Some(DISABLED),
+        }],
         ..Scenario::default()
     })
     .await;

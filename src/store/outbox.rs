@@ -158,10 +158,13 @@ fn record_applied(
         .iter()
         .find(|(name, _)| *name == item.notifier_name)
         .map(|(_, token)| token.as_str());
+    // A success ends a warning about the binding itself, such as a removal
+    // by the server, but not one about its certificate.
+    let warning = super::notifiers::cached_warning(tx, &item.notifier_name)?;
     tx.execute(
-        "UPDATE bindings SET confirmed_token = ?3, confirmed_at = ?4, warning = NULL
+        "UPDATE bindings SET confirmed_token = ?3, confirmed_at = ?4, warning = ?5
          WHERE user_id = ?1 AND notifier_name = ?2",
-        params![item.user_id, item.notifier_name, on_server, now],
+        params![item.user_id, item.notifier_name, on_server, now, warning],
     )?;
     let Some(row) = load_row(tx, &item.user_id, &item.notifier_name)? else {
         return Ok(());
@@ -518,6 +521,27 @@ mod tests {
         assert_eq!(view.state, SyncState::Synced);
         assert_eq!(view.confirmed_at, Some(3));
         assert!(next_due(&tx, 10).unwrap().is_none());
+    }
+
+    #[test]
+    fn applied_call_keeps_certificate_warning() {
+        let (_dir, mut conn) = open_temp();
+        let tx = conn.transaction().unwrap();
+        let item = setup(&tx);
+        let disabled = crate::store::notifiers::NotifierRecord {
+            uuid: "uuid-fcm".into(),
+            name: "fcm".into(),
+            provider: "ANDROID".into(),
+            environment: None,
+            package_name: None,
+            disabled: true,
+            modified: None,
+        };
+        crate::store::notifiers::replace(&tx, &[disabled], 3).unwrap();
+        record(&tx, &item, &applied("T1"), 4).unwrap();
+        let view = binding_view(&tx, "u1", "fcm").unwrap();
+        assert_eq!(view.state, SyncState::Synced);
+        assert!(view.warning.unwrap().contains("disabled"));
     }
 
     fn bind_token(tx: &Transaction, token: &str, now: UnixMillis) {
