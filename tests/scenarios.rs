@@ -919,6 +919,33 @@ async fn bearer_token_expires_with_call_queued() {
     .await;
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn bearer_token_expires_while_idle() {
+    run_all(Scenario {
+        steps: &[
+            LoginWithNewToken("u1"),
+            Bind("fcm-main", "T1"),
+            WaitIdle,
+            TokensExpire,
+            SyncNow,
+            ExpectTokenNeeded,
+            LoginWithNewToken("u1"),
+            Bind("fcm-main", "T2"),
+        ],
+        config: BEARER,
+        expected: &[("u1", "fcm-main", "T2")],
+        max_calls: &[(Route::Token, 0, 0), (Route::PutBinding, 2, 3)],
+        local: &[Local {
+            user: "u1",
+            notifier: "fcm-main",
+            state: SyncState::Synced,
+            note: None,
+        }],
+        ..Scenario::default()
+    })
+    .await;
+}
+
 const USER_NOT_FOUND: &str = "user not found";
 
 #[tokio::test(flavor = "multi_thread")]
