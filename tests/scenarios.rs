@@ -1095,6 +1095,19 @@ async fn lid_closed_during_retries() {
     .await;
 }
 
+const CLOCK_BACK_HOURS: [Step; 6] = outage_then(ClockJump(-3));
+
+#[tokio::test(flavor = "multi_thread")]
+async fn clock_set_back_hours_during_retries() {
+    run_all(Scenario {
+        steps: &CLOCK_BACK_HOURS,
+        expected: &[("u1", "fcm-main", "T1"), ("u1", "prod-apns", "A1")],
+        local: BOTH_SYNCED,
+        ..Scenario::default()
+    })
+    .await;
+}
+
 const CLOCK_BACK_DAYS: [Step; 6] = outage_then(ClockJump(-48));
 
 #[tokio::test(flavor = "multi_thread")]

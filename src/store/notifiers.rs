@@ -195,7 +195,8 @@ fn resume_parked(
     now: UnixMillis,
 ) -> Result<(), StoreError> {
     let resumed = tx.execute(
-        "UPDATE outbox SET parked = 0, park_reason = NULL, last_error = NULL, next_attempt_at = ?3
+        "UPDATE outbox SET parked = 0, park_reason = NULL, last_error = NULL, next_attempt_at = ?3,
+                           scheduled_at = ?3
          WHERE user_id = ?1 AND notifier_name = ?2 AND park_reason = 'unknown_notifier'",
         params![user_id, name, now],
     )?;
