@@ -323,19 +323,6 @@ async fn permanent_failure_parks_while_other_binding_proceeds() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn unknown_user_is_parked_as_user_not_found() {
-    let server = standin().await;
-    let daemon = Daemon::start(&server.url()).await;
-    let mut client = daemon.client().await;
-    client.login("nobody", None).await.unwrap();
-    client.bind_device_token("fcm-main", "T1").await.unwrap();
-    let parked = daemon
-        .wait_for_state("nobody", "fcm-main", SyncState::Parked)
-        .await;
-    assert!(parked.last_error.unwrap().starts_with("user not found"));
-}
-
-#[tokio::test(flavor = "multi_thread")]
 async fn two_devices_keep_separate_bindings() {
     let server = standin().await;
     let phone = Daemon::start(&server.url()).await;
@@ -428,75 +415,6 @@ async fn binding_dropped_by_server_is_reported_not_resent() {
         server.bindings(APP_KEY, "u1").is_empty(),
         "the dropped token must not be re-sent"
     );
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn wrong_client_secret_stops_without_token_loop() {
-    let server = standin().await;
-    let daemon = Daemon::start_edited(&server.url(), |text| {
-        text.replace(common::CLIENT_SECRET, "wrong")
-    })
-    .await;
-    let mut client = daemon.client().await;
-    client.login("u1", None).await.unwrap();
-    client.bind_device_token("fcm-main", "T1").await.unwrap();
-    let status = daemon
-        .wait_for("the credentials problem", |s| s.server.problem.is_some())
-        .await;
-    assert!(status.server.problem.unwrap().contains("client_id"));
-    for _ in 0..3 {
-        client.sync_now(true).await.unwrap();
-    }
-    assert!(
-        server.call_count(Route::Token) <= 1,
-        "token requests must not loop"
-    );
-    assert_eq!(
-        daemon.status().await.outbox.pending,
-        1,
-        "the bind stays queued"
-    );
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn bearer_token_mode_asks_for_new_token_when_expired() {
-    let server = standin().await;
-    let daemon = Daemon::start_with(&server.url(), "auth = \"bearer_token\"\n").await;
-    let first = server.issue_token(APP_KEY, std::time::Duration::from_secs(3600));
-    let mut client = daemon.client().await;
-    client.login("u1", Some(&first)).await.unwrap();
-    client.bind_device_token("fcm-main", "T1").await.unwrap();
-    daemon
-        .wait_for_state("u1", "fcm-main", SyncState::Synced)
-        .await;
-    assert_eq!(
-        server.call_count(Route::Token),
-        0,
-        "bearer mode never asks for an app token"
-    );
-
-    server.expire_tokens(APP_KEY);
-    client.bind_device_token("fcm-main", "T2").await.unwrap();
-    let status = daemon
-        .wait_for("the token problem", |s| s.server.problem.is_some())
-        .await;
-    assert!(status.server.problem.unwrap().contains("log in again"));
-    let puts = server.call_count(Route::PutBinding);
-    client.sync_now(true).await.unwrap();
-    client.sync_now(true).await.unwrap();
-    assert_eq!(
-        server.call_count(Route::PutBinding),
-        puts,
-        "no calls with a rejected token"
-    );
-
-    let second = server.issue_token(APP_KEY, std::time::Duration::from_secs(3600));
-    client.login("u1", Some(&second)).await.unwrap();
-    daemon
-        .wait_for_state("u1", "fcm-main", SyncState::Synced)
-        .await;
-    assert_eq!(server.bindings(APP_KEY, "u1")[0].device_token, "T2");
-    assert!(daemon.status().await.server.problem.is_none());
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -785,81 +703,4 @@ async fn bindings_compared_when_server_returns() {
                 .any(|call| call.route == Route::GetBinding && call.at >= confirmed_at)
         })
         .await;
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn deleted_or_disabled_certificate_is_flagged() {
-    let server = standin().await;
-    let daemon = Daemon::start(&server.url()).await;
-    let mut client = daemon.client().await;
-    client.login("u1", None).await.unwrap();
-    client.bind_device_token("fcm-main", "T1").await.unwrap();
-    client.bind_device_token("prod-apns", "A1").await.unwrap();
-    daemon.wait_until_idle().await;
-    assert!(server.remove_notifier(APP_KEY, "fcm-main"));
-    assert!(server.set_notifier_disabled(APP_KEY, "prod-apns", true));
-    client.notifiers(true).await.unwrap();
-    let status = daemon.status().await;
-    let deleted = binding(&status, "u1", "fcm-main").unwrap();
-    assert!(
-        deleted
-            .warning
-            .as_deref()
-            .unwrap()
-            .contains("not in the app's certificate list")
-    );
-    let disabled = binding(&status, "u1", "prod-apns").unwrap();
-    assert!(disabled.warning.as_deref().unwrap().contains("disabled"));
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn user_not_found_as_404_is_parked() {
-    let server = standin().await;
-    let daemon = Daemon::start(&server.url()).await;
-    server.inject(Fault::error(
-        Route::PutBinding,
-        1,
-        404,
-        "service_resource_not_found",
-        "user u1 not found",
-    ));
-    let mut client = daemon.client().await;
-    client.login("u1", None).await.unwrap();
-    client.bind_device_token("fcm-main", "T1").await.unwrap();
-    let parked = daemon
-        .wait_for_state("u1", "fcm-main", SyncState::Parked)
-        .await;
-    assert!(parked.last_error.unwrap().starts_with("user not found"));
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn unknown_app_is_a_configuration_error() {
-    let server = standin().await;
-    let daemon = Daemon::start_edited(&server.url(), |text| {
-        text.replace("app_key = \"org#app\"", "app_key = \"org#nope\"")
-    })
-    .await;
-    let mut client = daemon.client().await;
-    client.login("u1", None).await.unwrap();
-    client.bind_device_token("fcm-main", "T1").await.unwrap();
-    let status = daemon
-        .wait_for("the configuration problem", |s| s.server.problem.is_some())
-        .await;
-    let problem = status.server.problem.unwrap();
-    assert!(
-        problem.contains("organization_application_not_found"),
-        "{problem}"
-    );
-    assert!(problem.contains("app_key"), "{problem}");
-    client.sync_now(true).await.unwrap();
-    assert_eq!(
-        server.call_count(Route::Token),
-        1,
-        "no token requests in a loop"
-    );
-    assert_eq!(
-        daemon.status().await.outbox.pending,
-        1,
-        "the bind stays queued"
-    );
 }

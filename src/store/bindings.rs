@@ -120,8 +120,9 @@ pub(super) fn enqueue(
     now: UnixMillis,
 ) -> Result<(), StoreError> {
     tx.execute(
-        "INSERT INTO outbox (user_id, notifier_name, device_token, created_at, next_attempt_at)
-         VALUES (?1, ?2, ?3, ?4, ?4)",
+        "INSERT INTO outbox (user_id, notifier_name, device_token, created_at, next_attempt_at,
+                             scheduled_at)
+         VALUES (?1, ?2, ?3, ?4, ?4, ?4)",
         params![user_id, notifier_name, token, now],
     )?;
     Ok(())

@@ -90,13 +90,8 @@ fn flag_bindings(
     };
     let known: Vec<String> = list.iter().map(|n| n.name.clone()).collect();
     for (user_id, name) in rows {
-        let warning = match list.iter().find(|n| n.name == name) {
-            Some(record) if record.disabled => Some(format!(
-                "certificate {name:?} is disabled on the server; pushes to it are not delivered"
-            )),
-            Some(_) => None,
-            None => Some(unknown_message(&name, &known)),
-        };
+        let disabled = list.iter().find(|n| n.name == name).map(|n| n.disabled);
+        let warning = warning_for(&name, disabled, &known);
         tx.execute(
             "UPDATE bindings SET warning = ?3 WHERE user_id = ?1 AND notifier_name = ?2",
             params![user_id, name, warning],
@@ -114,6 +109,39 @@ fn flag_bindings(
         }
     }
     Ok(())
+}
+
+/// Builds the warning for a binding under certificate `name`, given
+/// whether the list has it and it is disabled (`None` when it is missing),
+/// and the names the list has.
+fn warning_for(name: &str, disabled: Option<bool>, known: &[String]) -> Option<String> {
+    match disabled {
+        Some(true) => Some(format!(
+            "certificate {name:?} is disabled on the server; pushes to it are not delivered"
+        )),
+        Some(false) => None,
+        None => Some(unknown_message(name, known)),
+    }
+}
+
+/// Returns the warning the cached list gives a binding under `name`: the
+/// certificate is disabled or missing. Without a fetched list there is none.
+pub fn cached_warning(conn: &Connection, name: &str) -> Result<Option<String>, StoreError> {
+    let fetched: Option<i64> = conn
+        .query_row(
+            "SELECT fetched_at FROM notifier_cache WHERE id = 1",
+            [],
+            |row| row.get(0),
+        )
+        .optional()?
+        .flatten();
+    if fetched.is_none() {
+        return Ok(None);
+    }
+    let list = list(conn)?;
+    let disabled = list.iter().find(|n| n.name == name).map(|n| n.disabled);
+    let known: Vec<String> = list.into_iter().map(|n| n.name).collect();
+    Ok(warning_for(name, disabled, &known))
 }
 
 fn park_unsent(
@@ -170,7 +198,8 @@ fn resume_parked(
     now: UnixMillis,
 ) -> Result<(), StoreError> {
     let resumed = tx.execute(
-        "UPDATE outbox SET parked = 0, park_reason = NULL, last_error = NULL, next_attempt_at = ?3
+        "UPDATE outbox SET parked = 0, park_reason = NULL, last_error = NULL, next_attempt_at = ?3,
+                           scheduled_at = ?3
          WHERE user_id = ?1 AND notifier_name = ?2 AND park_reason = 'unknown_notifier'",
         params![user_id, name, now],
     )?;

@@ -69,7 +69,8 @@ pub fn next_attempt_at(conn: &Connection) -> Result<Option<UnixMillis>, StoreErr
 /// Makes every waiting item due now, for a forced sync.
 pub fn make_all_due(tx: &Transaction, now: UnixMillis) -> Result<(), StoreError> {
     tx.execute(
-        "UPDATE outbox SET next_attempt_at = ?1 WHERE parked = 0 AND next_attempt_at > ?1",
+        "UPDATE outbox SET next_attempt_at = ?1, scheduled_at = ?1
+         WHERE parked = 0 AND next_attempt_at > ?1",
         [now],
     )?;
     Ok(())
@@ -98,9 +99,10 @@ pub fn record(
                 params![item.user_id, item.notifier_name],
             )?;
             let updated = tx.execute(
-                "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?2, last_error = ?3
+                "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?2, last_error = ?3,
+                                   scheduled_at = ?4
                  WHERE id = ?1",
-                params![item.id, next_attempt_at, error],
+                params![item.id, next_attempt_at, error, now],
             )?;
             if updated == 0 {
                 return Ok(());
@@ -133,18 +135,31 @@ pub fn record(
     }
 }
 
-/// Makes due now every waiting call scheduled later than `max_delay_ms`
-/// from now, which no back-off produces: the wall clock was set back, or
-/// the database was edited.
+/// Reschedules waiting calls whose stored times no back-off produces, and
+/// returns how many. A call scheduled at a wall clock time later than now
+/// was scheduled before the clock was set back: it keeps its delay, counted
+/// from now, instead of waiting for the clock to catch up. Then any call
+/// due later than `max_delay_ms` from now is due now, because no back-off
+/// produces that either. This covers rows stored without a scheduling time
+/// and edited databases. A clock set forward needs nothing here: it makes
+/// waiting calls due early, and the first failure pauses the outbox again.
 pub fn clamp_schedule(
     tx: &Transaction,
     now: UnixMillis,
     max_delay_ms: i64,
 ) -> Result<usize, StoreError> {
-    Ok(tx.execute(
-        "UPDATE outbox SET next_attempt_at = ?1 WHERE parked = 0 AND next_attempt_at > ?2",
+    let set_back = tx.execute(
+        "UPDATE outbox
+         SET next_attempt_at = ?1 + max(next_attempt_at - scheduled_at, 0), scheduled_at = ?1
+         WHERE parked = 0 AND scheduled_at > ?1",
+        [now],
+    )?;
+    let too_late = tx.execute(
+        "UPDATE outbox SET next_attempt_at = ?1, scheduled_at = ?1
+         WHERE parked = 0 AND next_attempt_at > ?2",
         params![now, now.saturating_add(max_delay_ms)],
-    )?)
+    )?;
+    Ok(set_back + too_late)
 }
 
 fn record_applied(
@@ -158,10 +173,13 @@ fn record_applied(
         .iter()
         .find(|(name, _)| *name == item.notifier_name)
         .map(|(_, token)| token.as_str());
+    // A success ends a warning about the binding itself, such as a removal
+    // by the server, but not one about its certificate.
+    let warning = super::notifiers::cached_warning(tx, &item.notifier_name)?;
     tx.execute(
-        "UPDATE bindings SET confirmed_token = ?3, confirmed_at = ?4, warning = NULL
+        "UPDATE bindings SET confirmed_token = ?3, confirmed_at = ?4, warning = ?5
          WHERE user_id = ?1 AND notifier_name = ?2",
-        params![item.user_id, item.notifier_name, on_server, now],
+        params![item.user_id, item.notifier_name, on_server, now, warning],
     )?;
     let Some(row) = load_row(tx, &item.user_id, &item.notifier_name)? else {
         return Ok(());
@@ -520,6 +538,27 @@ mod tests {
         assert!(next_due(&tx, 10).unwrap().is_none());
     }
 
+    #[test]
+    fn applied_call_keeps_certificate_warning() {
+        let (_dir, mut conn) = open_temp();
+        let tx = conn.transaction().unwrap();
+        let item = setup(&tx);
+        let disabled = crate::store::notifiers::NotifierRecord {
+            uuid: "uuid-fcm".into(),
+            name: "fcm".into(),
+            provider: "ANDROID".into(),
+            environment: None,
+            package_name: None,
+            disabled: true,
+            modified: None,
+        };
+        crate::store::notifiers::replace(&tx, &[disabled], 3).unwrap();
+        record(&tx, &item, &applied("T1"), 4).unwrap();
+        let view = binding_view(&tx, "u1", "fcm").unwrap();
+        assert_eq!(view.state, SyncState::Synced);
+        assert!(view.warning.unwrap().contains("disabled"));
+    }
+
     fn bind_token(tx: &Transaction, token: &str, now: UnixMillis) {
         let input = BindInput {
             notifier_name: "fcm".into(),
@@ -597,6 +636,41 @@ mod tests {
         assert!(next_due(&tx, 100).unwrap().is_none());
         assert_eq!(clamp_schedule(&tx, 100, 1000).unwrap(), 1);
         assert!(next_due(&tx, 100).unwrap().is_some());
+    }
+
+    #[test]
+    fn clock_set_back_keeps_retry_delay() {
+        let (_dir, mut conn) = open_temp();
+        let tx = conn.transaction().unwrap();
+        let item = setup(&tx);
+        let retry = Attempt::Retry {
+            error: "503".into(),
+            next_attempt_at: 10_000_400,
+        };
+        record(&tx, &item, &retry, 10_000_000).unwrap();
+        // The clock is set back by an hour: the call is still 400 ms away,
+        // not an hour and 400 ms.
+        let now = 10_000_000 - 3_600_000;
+        assert_eq!(clamp_schedule(&tx, now, 86_400_000).unwrap(), 1);
+        assert!(next_due(&tx, now + 399).unwrap().is_none());
+        assert!(next_due(&tx, now + 400).unwrap().is_some());
+        // A second pass leaves the new schedule alone.
+        assert_eq!(clamp_schedule(&tx, now + 10, 86_400_000).unwrap(), 0);
+    }
+
+    #[test]
+    fn clock_set_forward_makes_retry_due() {
+        let (_dir, mut conn) = open_temp();
+        let tx = conn.transaction().unwrap();
+        let item = setup(&tx);
+        let retry = Attempt::Retry {
+            error: "503".into(),
+            next_attempt_at: 10_000_400,
+        };
+        record(&tx, &item, &retry, 10_000_000).unwrap();
+        let now = 10_000_000 + 2 * 86_400_000;
+        assert_eq!(clamp_schedule(&tx, now, 86_400_000).unwrap(), 0);
+        assert_eq!(next_due(&tx, now).unwrap().unwrap().attempts, 1);
     }
 
     #[test]

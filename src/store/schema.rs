@@ -132,6 +132,11 @@ const MIGRATIONS: &[&str] = &[
         warned_at INTEGER
     );
     ",
+    // Version 4: when next_attempt_at was set, by the wall clock, so that a
+    // clock set back since then is distinguished from a long delay.
+    "
+    ALTER TABLE outbox ADD COLUMN scheduled_at INTEGER;
+    ",
 ];
 
 /// Applies every migration newer than the database's version.

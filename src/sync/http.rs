@@ -10,6 +10,7 @@
 //! means the app must hand over a new one.
 
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use reqwest::{Method, StatusCode};
@@ -80,6 +81,9 @@ pub struct ImClient {
     /// its own lock because the token state's lock is held across token
     /// requests, and status must not wait for one.
     rejected: Mutex<Option<ApiError>>,
+    /// How many times the app's bearer token was found missing or
+    /// rejected, so that the worker announces each one to apps once.
+    token_rejections: AtomicU64,
 }
 
 /// Returns the base URL of the app's REST resources.
@@ -129,6 +133,7 @@ impl ImClient {
             token: tokio::sync::Mutex::new(TokenState::default()),
             bearer: Mutex::new(bearer),
             rejected: Mutex::new(None),
+            token_rejections: AtomicU64::new(0),
         }
     }
 
@@ -148,7 +153,18 @@ impl ImClient {
         self.rejected.lock().expect("rejected lock").clone()
     }
 
+    /// Returns the number of times the bearer token was found missing or
+    /// rejected, and the reason, while calls wait for a new one.
+    pub fn token_needed(&self) -> Option<(u64, String)> {
+        let err = self.rejection()?;
+        let count = self.token_rejections.load(Ordering::SeqCst);
+        (err.kind == FailureKind::TokenNeeded).then_some((count, err.message))
+    }
+
     fn set_rejection(&self, err: &ApiError) {
+        if err.kind == FailureKind::TokenNeeded {
+            self.token_rejections.fetch_add(1, Ordering::SeqCst);
+        }
         *self.rejected.lock().expect("rejected lock") = Some(err.clone());
     }
 

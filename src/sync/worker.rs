@@ -10,7 +10,7 @@ use tokio::sync::{broadcast, mpsc, watch};
 use tokio::time::{Instant, sleep_until};
 
 use super::backoff::{MAX_RETRY_AFTER, jittered, retry_delay};
-use super::failure::{ApiError, FailureKind};
+use super::failure::ApiError;
 use super::http::ImClient;
 use super::{Command, SyncHandle, publish, refresh_notifiers};
 use crate::config::SyncSettings;
@@ -45,6 +45,8 @@ struct Worker {
     /// Whether the last server call failed with a transient error, so that
     /// the next success means the server is reachable again.
     server_was_down: bool,
+    /// The bearer token rejection count last announced with `TokenNeeded`.
+    token_needed_announced: u64,
 }
 
 /// Starts the worker. It stops when `shutdown` turns true, after the call
@@ -77,6 +79,7 @@ pub fn spawn(
         stop: shutdown,
         reconcile_error: None,
         server_was_down: false,
+        token_needed_announced: 0,
     };
     let task = tokio::spawn(worker.run());
     let handle = SyncHandle {
@@ -184,6 +187,7 @@ impl Worker {
             }
         };
         if let Some(problem) = client.auth_problem().await {
+            self.announce_token_needed(&client);
             report.error = Some(problem);
             return report;
         }
@@ -211,8 +215,26 @@ impl Worker {
             *self.health.lock().expect("health lock") = report.error.clone();
         }
         self.note_server_state(&report);
+        self.announce_token_needed(&client);
         self.progress.send_modify(|count| *count += 1);
         report
+    }
+
+    /// Publishes `TokenNeeded` once for each rejection of the bearer token,
+    /// whichever call met it: a binding call, a comparison or a
+    /// certificate list fetch.
+    fn announce_token_needed(&mut self, client: &ImClient) {
+        let Some((count, reason)) = client.token_needed() else {
+            return;
+        };
+        if count > self.token_needed_announced {
+            self.token_needed_announced = count;
+            let needed = Event::TokenNeeded {
+                notifier_name: None,
+                reason,
+            };
+            publish(&self.events, needed);
+        }
     }
 
     /// Asks for a comparison with the server once calls succeed again after
@@ -372,13 +394,6 @@ impl Worker {
                 Ok(remaining) => self.applied(remaining),
                 Err(err) if err.kind.is_transient() => self.retry(&item, &err),
                 Err(err) if err.kind.pauses_all_calls() => {
-                    if err.kind == FailureKind::TokenNeeded {
-                        let needed = Event::TokenNeeded {
-                            notifier_name: None,
-                            reason: err.message.clone(),
-                        };
-                        publish(&self.events, needed);
-                    }
                     tracing::warn!(error = %err, "server calls stopped until the credentials change");
                     report.error = Some(err.message);
                     // The client records the rejection and the worker then
