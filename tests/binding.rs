@@ -676,19 +676,71 @@ async fn login_parks_token_for_unlisted_certificate() {
     assert_eq!(server.call_count(Route::PutBinding), 0);
 }
 
+/// After an outage the daemon compares its bindings with the server's. The
+/// answer to the binding call that succeeded lists this device's bindings,
+/// so a binding the server dropped meanwhile is found without a list call.
 #[tokio::test(flavor = "multi_thread")]
 async fn bindings_compared_when_server_returns() {
     let server = standin().await;
     let daemon = Daemon::start(&server.url()).await;
     let mut client = daemon.client().await;
     client.login("u1", None).await.unwrap();
-    daemon.wait_until_idle().await;
-    server.inject(Fault::status(Route::PutBinding, 2, 503));
     client.bind_device_token("fcm-main", "T1").await.unwrap();
+    client.bind_device_token("prod-apns", "A1").await.unwrap();
+    daemon.wait_until_idle().await;
+    let device = daemon.status().await.device_id;
+    server.inject(Fault::status(Route::PutBinding, 2, 503));
+    client.bind_device_token("fcm-main", "T2").await.unwrap();
+    // While the server is failing, it drops the other binding by itself.
+    server.drop_binding(APP_KEY, "u1", &device, "prod-apns");
+    let before = server.call_count(Route::GetBinding);
+    daemon
+        .wait_for_state("u1", "prod-apns", SyncState::RemovedByServer)
+        .await;
     daemon
         .wait_for_state("u1", "fcm-main", SyncState::Synced)
         .await;
-    let confirmed_at = server
+    assert_eq!(server.call_count(Route::GetBinding), before);
+    assert_eq!(
+        server_bindings(&server, "u1"),
+        [with_device(&device, "fcm-main", "T2")]
+    );
+}
+
+/// When the call that succeeded after an outage was for an earlier user,
+/// its answer says nothing of the logged-in user's bindings: the daemon
+/// fetches their list.
+#[tokio::test(flavor = "multi_thread")]
+async fn earlier_user_call_after_outage_leads_to_list_call() {
+    let server = standin().await;
+    let daemon = Daemon::start(&server.url()).await;
+    let mut client = daemon.client().await;
+    client.login("u1", None).await.unwrap();
+    client.bind_device_token("fcm-main", "T1").await.unwrap();
+    daemon.wait_until_idle().await;
+    // The removal of u1's binding fails twice and then goes through; the
+    // carried-over binding of u2 that follows it is rejected, so the only
+    // answer after the outage is about u1.
+    server.inject(Fault::status(Route::PutBinding, 2, 503));
+    server.inject(Fault::delay(
+        Route::PutBinding,
+        1,
+        std::time::Duration::ZERO,
+    ));
+    server.inject(Fault::error(
+        Route::PutBinding,
+        1,
+        400,
+        "illegal_argument",
+        "token rejected",
+    ));
+    client.logout(true).await.unwrap();
+    let view = client.login("u2", None).await.unwrap();
+    assert_eq!(view.queued.len(), 1);
+    daemon
+        .wait_for_state("u2", "fcm-main", SyncState::Parked)
+        .await;
+    let answered_at = server
         .calls()
         .into_iter()
         .filter(|call| call.route == Route::PutBinding && call.status == 200)
@@ -696,11 +748,11 @@ async fn bindings_compared_when_server_returns() {
         .max()
         .unwrap();
     daemon
-        .wait_for("a comparison after the outage", |_| {
+        .wait_for("a list call after the outage", |_| {
             server
                 .calls()
                 .iter()
-                .any(|call| call.route == Route::GetBinding && call.at >= confirmed_at)
+                .any(|call| call.route == Route::GetBinding && call.at >= answered_at)
         })
         .await;
 }

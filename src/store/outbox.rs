@@ -283,13 +283,16 @@ pub struct ReconcileChange {
 
 /// Compares `user_id`'s bindings with the server's. `server` lists this
 /// device's as (certificate, token), and `others` the user's bindings on
-/// other devices as (device, certificate, token). Bindings with a call in
-/// flight or queued are left alone, because the call decides them.
+/// other devices as (device, certificate, token), or `None` when the
+/// server's answer did not include them (a binding call's answer lists only
+/// this device's): the list stored from the last full comparison is kept.
+/// Bindings with a call in flight or queued are left alone, because the
+/// call decides them.
 pub fn reconcile(
     tx: &Transaction,
     user_id: &str,
     server: &[(String, String)],
-    others: &[(String, String, String)],
+    others: Option<&[(String, String, String)]>,
     now: UnixMillis,
 ) -> Result<ReconcileChange, StoreError> {
     let server: HashMap<&str, &str> = server
@@ -333,6 +336,14 @@ pub fn reconcile(
         queue_stale_removal(tx, user_id, name, token, now)?;
         change.stale.push(name.to_owned());
     }
+    let Some(others) = others else {
+        tx.execute(
+            "INSERT INTO reconcile (id, at, unmanaged) VALUES (1, ?1, '[]')
+             ON CONFLICT (id) DO UPDATE SET at = excluded.at",
+            params![now],
+        )?;
+        return Ok(change);
+    };
     let unmanaged: Vec<(String, String, String, String)> = others
         .iter()
         .map(|(device, name, token)| {
@@ -745,7 +756,7 @@ mod tests {
         let tx = conn.transaction().unwrap();
         let item = setup(&tx);
         record(&tx, &item, &applied("T1"), 3).unwrap();
-        let change = reconcile(&tx, "u1", &[], &[], 4).unwrap();
+        let change = reconcile(&tx, "u1", &[], Some(&[]), 4).unwrap();
         assert_eq!(change.removed_by_server, ["fcm"]);
         assert!(next_due(&tx, 10).unwrap().is_none());
         let view = binding_view(&tx, "u1", "fcm").unwrap();
@@ -764,7 +775,7 @@ mod tests {
             ("other".to_owned(), "X".to_owned()),
         ];
         let others = [("d2".to_owned(), "fcm".to_owned(), "T9".to_owned())];
-        let change = reconcile(&tx, "u1", &server, &others, 4).unwrap();
+        let change = reconcile(&tx, "u1", &server, Some(&others), 4).unwrap();
         assert_eq!(change.repaired, ["fcm"]);
         assert_eq!(change.stale, ["other"]);
         assert_eq!(change.unmanaged, ["fcm"]);
@@ -779,7 +790,7 @@ mod tests {
         let (_dir, mut conn) = open_temp();
         let tx = conn.transaction().unwrap();
         setup(&tx);
-        let change = reconcile(&tx, "u1", &[], &[], 4).unwrap();
+        let change = reconcile(&tx, "u1", &[], Some(&[]), 4).unwrap();
         assert_eq!(change, ReconcileChange::default());
         assert_eq!(
             binding_view(&tx, "u1", "fcm").unwrap().state,

@@ -47,6 +47,9 @@ struct Worker {
     server_was_down: bool,
     /// The bearer token rejection count last announced with `TokenNeeded`.
     token_needed_announced: u64,
+    /// The user and this device's bindings from the last binding call this
+    /// pass that the server answered.
+    last_answer: Option<(String, Vec<(String, String)>)>,
 }
 
 /// Starts the worker. It stops when `shutdown` turns true, after the call
@@ -80,6 +83,7 @@ pub fn spawn(
         reconcile_error: None,
         server_was_down: false,
         token_needed_announced: 0,
+        last_answer: None,
     };
     let task = tokio::spawn(worker.run());
     let handle = SyncHandle {
@@ -214,7 +218,7 @@ impl Worker {
         if !paused {
             *self.health.lock().expect("health lock") = report.error.clone();
         }
-        self.note_server_state(&report);
+        self.note_server_state(&report).await;
         self.announce_token_needed(&client);
         self.progress.send_modify(|count| *count += 1);
         report
@@ -237,16 +241,36 @@ impl Worker {
         }
     }
 
-    /// Asks for a comparison with the server once calls succeed again after
+    /// Compares bindings with the server once calls succeed again after
     /// transient failures: the server may have changed while unreachable.
-    fn note_server_state(&mut self, report: &SyncReport) {
+    ///
+    /// A binding call's answer lists this device's bindings for its user,
+    /// which is all the comparison repairs. When such an answer for the
+    /// logged-in user came back, it serves as the comparison; a fleet of
+    /// daemons that recovers together then spends none of the app's shared
+    /// rate limit on list calls. Otherwise the list is fetched.
+    async fn note_server_state(&mut self, report: &SyncReport) {
+        let answer = self.last_answer.take();
         if report.retrying > 0 {
             self.server_was_down = true;
-        } else if self.server_was_down && report.confirmed > 0 {
-            self.server_was_down = false;
-            self.next_reconcile = Instant::now();
-            tracing::info!("server reachable again; comparing bindings");
+            return;
         }
+        if !self.server_was_down || report.confirmed == 0 {
+            return;
+        }
+        self.server_was_down = false;
+        let current = self.store.read(bindings::current_user).await;
+        if let (Some((user, mine)), Ok(Some(current))) = (answer, current)
+            && user == current
+        {
+            tracing::info!("server reachable again; comparing bindings with its answer");
+            match self.compare(user, mine, None).await {
+                Ok(()) => return,
+                Err(err) => tracing::warn!(error = %err, "cannot compare bindings"),
+            }
+        }
+        tracing::info!("server reachable again; comparing bindings");
+        self.next_reconcile = Instant::now();
     }
 
     async fn refresh_notifiers(&mut self, client: &ImClient) {
@@ -286,7 +310,6 @@ impl Worker {
             .await
             .map_err(|err| err.to_string())?;
         let Some(user) = user else { return Ok(()) };
-        let user_id = user.clone();
         let remote = client
             .get_bindings(&user, &self.device_id)
             .await
@@ -308,10 +331,24 @@ impl Worker {
                 )
             })
             .collect();
+        self.compare(user, mine, Some(others)).await
+    }
+
+    /// Repairs `user`'s bindings from the server's list of this device's,
+    /// `mine`, and tells subscribers what the server removed. `others` are
+    /// the user's bindings on other devices, when the server's answer
+    /// included them.
+    async fn compare(
+        &self,
+        user: String,
+        mine: Vec<(String, String)>,
+        others: Option<Vec<(String, String, String)>>,
+    ) -> Result<(), String> {
+        let user_id = user.clone();
         let now = now_millis();
         let change = self
             .store
-            .write(move |tx| outbox::reconcile(tx, &user, &mine, &others, now))
+            .write(move |tx| outbox::reconcile(tx, &user, &mine, others.as_deref(), now))
             .await
             .map_err(|err| err.to_string())?;
         if change != Default::default() {
@@ -406,7 +443,10 @@ impl Worker {
             };
             self.record(&item, attempt.clone()).await?;
             match attempt {
-                Attempt::Applied { .. } => report.confirmed += 1,
+                Attempt::Applied { remaining } => {
+                    report.confirmed += 1;
+                    self.last_answer = Some((item.user_id.clone(), remaining));
+                }
                 Attempt::Park { .. } => report.parked += 1,
                 Attempt::Retry { error, .. } => {
                     report.retrying += 1;
