@@ -66,6 +66,13 @@ struct Args {
     /// Time after the recovery at which the run gives up.
     #[arg(long, default_value = "30m", value_parser = humantime::parse_duration)]
     deadline: Duration,
+    /// The fleet size the engines are configured with (`fleet_size`);
+    /// the number of devices by default.
+    #[arg(long)]
+    fleet_size: Option<u32>,
+    /// Run the engines without `fleet_size`: doubling back-off only.
+    #[arg(long, conflicts_with = "fleet_size")]
+    no_pacing: bool,
     /// Threads that run the engines' database jobs.
     #[arg(long, default_value_t = 4)]
     store_threads: usize,
@@ -75,6 +82,18 @@ struct Args {
     /// Passed by `cargo bench`; ignored.
     #[arg(long, hide = true)]
     bench: bool,
+}
+
+impl Args {
+    fn fleet_window(&self) -> Option<Duration> {
+        if self.no_pacing {
+            return None;
+        }
+        let size = self
+            .fleet_size
+            .unwrap_or(u32::try_from(self.devices).unwrap_or(u32::MAX));
+        Some(pushbind::config::fleet_window(size, self.limit))
+    }
 }
 
 /// One simulated device.
@@ -190,6 +209,7 @@ async fn simulate(args: &Args, standin: &Standin, url: &str) -> anyhow::Result<R
         retry_max: args.retry_max,
         request_timeout: Duration::from_secs(15),
         history_limit: 200,
+        fleet_window: args.fleet_window(),
     };
 
     let started = Instant::now();
@@ -373,6 +393,8 @@ struct Report {
     retry_after_s: Option<u64>,
     retry_initial_s: f64,
     retry_max_s: f64,
+    /// Period of paced retries, or `None` without `fleet_size`.
+    fleet_window_s: Option<f64>,
     /// Engines whose new binding was confirmed before the deadline.
     confirmed: usize,
     /// Engines whose new binding the server does not hold at the end.
@@ -426,6 +448,7 @@ impl Report {
             retry_after_s: args.retry_after,
             retry_initial_s: args.retry_initial.as_secs_f64(),
             retry_max_s: args.retry_max.as_secs_f64(),
+            fleet_window_s: args.fleet_window().map(|window| window.as_secs_f64()),
             confirmed,
             missing_on_server: missing,
             recovery_s,
@@ -451,6 +474,13 @@ impl Report {
         println!("devices            {}", self.devices);
         println!("rate limit         {} calls/s", self.limit);
         println!("outage             {:.0} s", self.outage_s);
+        match self.fleet_window_s {
+            Some(window) => println!("paced retries      every {window:.1} s"),
+            None => println!(
+                "paced retries      off (back-off {:.0} s to {:.0} s)",
+                self.retry_initial_s, self.retry_max_s
+            ),
+        }
         println!(
             "confirmed          {} of {} ({} missing on the server)",
             self.confirmed, self.devices, self.missing_on_server

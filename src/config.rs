@@ -95,6 +95,16 @@ const KEYS: &[Key] = &[
         Some("200"),
         "number of history entries kept",
     ),
+    key(
+        "fleet_size",
+        None,
+        "about how many devices of the app run pushbind; when set, retries after server failures are paced so the whole fleet stays within the app's rate limit",
+    ),
+    key(
+        "app_rate_limit",
+        Some("100"),
+        "calls per second the IM server admits for the app, shared by all its devices",
+    ),
 ];
 
 const fn key(name: &'static str, default: Option<&'static str>, help: &'static str) -> Key {
@@ -232,6 +242,17 @@ pub struct ServerConfig {
     pub auth: Auth,
 }
 
+/// Factor on the time a fleet needs at the app's rate limit, so that calls
+/// bunching by chance in one second stay under the limit. The fleet
+/// benchmark (`docs/fleet.md`) shows 1.1 keeps 429 answers near 1 %.
+const FLEET_HEADROOM: f64 = 1.1;
+
+/// The time a fleet of `size` devices needs to send one call each within
+/// `limit` calls per second, with [`FLEET_HEADROOM`] to spare.
+pub fn fleet_window(size: u32, limit: u32) -> Duration {
+    Duration::from_secs_f64(f64::from(size) * FLEET_HEADROOM / f64::from(limit.max(1)))
+}
+
 /// Timing of the sync worker.
 #[derive(Clone, Debug)]
 pub struct SyncSettings {
@@ -242,6 +263,9 @@ pub struct SyncSettings {
     pub retry_max: Duration,
     pub request_timeout: Duration,
     pub history_limit: u32,
+    /// Period of retries after server failures when the fleet's size is
+    /// known (see [`crate::sync::backoff::paced_delay`]).
+    pub fleet_window: Option<Duration>,
 }
 
 /// The effective configuration.
@@ -500,6 +524,7 @@ impl RawConfig {
             retry_max: self.duration("retry_max")?,
             request_timeout: self.duration("request_timeout")?,
             history_limit: self.history_limit()?,
+            fleet_window: self.fleet_window()?,
         };
         if sync.retry_max < sync.retry_initial {
             return Err(self.invalid("retry_max", "must not be shorter than retry_initial"));
@@ -519,6 +544,25 @@ impl RawConfig {
             Ok(limit) if (1..=100_000).contains(&limit) => Ok(limit),
             _ => Err(self.invalid("history_limit", "expected a whole number from 1 to 100000")),
         }
+    }
+
+    /// The period of paced retries, from `fleet_size` and `app_rate_limit`;
+    /// `None` when `fleet_size` is not set.
+    fn fleet_window(&self) -> Result<Option<Duration>, ConfigError> {
+        let whole_number = |key: &'static str, text: &str, max: u32| match text.parse::<u32>() {
+            Ok(value) if (1..=max).contains(&value) => Ok(value),
+            _ => Err(self.invalid(key, format!("expected a whole number from 1 to {max}"))),
+        };
+        let limit = whole_number(
+            "app_rate_limit",
+            &self.text_or_default("app_rate_limit"),
+            1_000_000,
+        )?;
+        let Some((size, _)) = self.get("fleet_size") else {
+            return Ok(None);
+        };
+        let size = whole_number("fleet_size", size, 1_000_000_000)?;
+        Ok(Some(fleet_window(size, limit)))
     }
 
     fn data_dir(&self) -> Result<PathBuf, ConfigError> {
@@ -926,6 +970,39 @@ mod tests {
                 load_from(None, &[("PUSHBIND_SERVER_URL", url)], &[]).is_ok(),
                 "{url}"
             );
+        }
+    }
+
+    #[test]
+    fn fleet_window_from_size_and_limit() {
+        let config = load_from(None, &[], &[]).unwrap();
+        assert_eq!(config.sync.fleet_window, None);
+        let config = load_from(None, &[], &[("fleet_size", "1000")]).unwrap();
+        assert_eq!(config.sync.fleet_window, Some(Duration::from_secs(11)));
+        let config = load_from(
+            None,
+            &[("PUSHBIND_APP_RATE_LIMIT", "50")],
+            &[("fleet_size", "1000")],
+        )
+        .unwrap();
+        assert_eq!(config.sync.fleet_window, Some(Duration::from_secs(22)));
+    }
+
+    #[test]
+    fn bad_fleet_values_name_key_and_range() {
+        for (key, value) in [
+            ("fleet_size", "0"),
+            ("fleet_size", "many"),
+            ("app_rate_limit", "0"),
+            ("app_rate_limit", "-5"),
+            ("app_rate_limit", "2.5"),
+        ] {
+            let err = load_from(None, &[], &[(key, value)])
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(key), "{err}");
+            assert!(err.contains(&format!("\"{value}\"")), "{err}");
+            assert!(err.contains("whole number from 1"), "{err}");
         }
     }
 

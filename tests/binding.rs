@@ -756,3 +756,41 @@ async fn earlier_user_call_after_outage_leads_to_list_call() {
         })
         .await;
 }
+
+/// With `fleet_size` set, retries after server failures come one fleet
+/// window apart, the first anywhere within it, instead of doubling.
+#[tokio::test(flavor = "multi_thread")]
+async fn paced_retries_come_one_window_apart() {
+    let server = standin().await;
+    // Two devices at one call per second: a window of 2.2 s, far from the
+    // 50 ms to 400 ms of the test's doubling back-off.
+    let daemon = Daemon::start_with(&server.url(), "fleet_size = 2\napp_rate_limit = 1\n").await;
+    let mut client = daemon.client().await;
+    client.login("u1", None).await.unwrap();
+    daemon.wait_until_idle().await;
+    server.inject(Fault::status(Route::PutBinding, 3, 503));
+    client.bind_device_token("fcm-main", "T1").await.unwrap();
+    daemon
+        .wait_for_state("u1", "fcm-main", SyncState::Synced)
+        .await;
+    let times: Vec<_> = server
+        .calls()
+        .into_iter()
+        .filter(|call| call.route == Route::PutBinding)
+        .map(|call| call.at)
+        .collect();
+    assert_eq!(times.len(), 4, "three failures and a success");
+    let gaps: Vec<_> = times
+        .windows(2)
+        .map(|pair| pair[1].duration_since(pair[0]).unwrap())
+        .collect();
+    let window = std::time::Duration::from_millis(2200);
+    assert!(
+        gaps[0] <= window + std::time::Duration::from_millis(500),
+        "{gaps:?}"
+    );
+    for gap in &gaps[1..] {
+        assert!(*gap >= window.mul_f64(0.98), "{gaps:?}");
+        assert!(*gap <= window * 2, "{gaps:?}");
+    }
+}

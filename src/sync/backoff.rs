@@ -38,6 +38,41 @@ pub fn retry_delay(
     }
 }
 
+/// The delay before the next attempt when the fleet's retries are paced
+/// over `window`, the time the app's rate limit needs to admit one call of
+/// every device, or `None` when [`retry_delay`] applies.
+///
+/// A server failure (5xx, timeout, no connection) is likely failing the
+/// whole fleet at once, so the first retry is uniform over the whole
+/// window and later ones come one window apart, within 2 %. The devices'
+/// calls then stay evenly spread for as long as the failure lasts, at just
+/// under the app's limit, and when the server recovers every device gets
+/// through within about one window: with doubling back-off instead, the
+/// devices either probe faster than the limit allows or sleep long past
+/// the recovery. Devices do not learn the fleet's size from the server,
+/// which is why it is configured.
+///
+/// A 429 `reach_limit` during such paced traffic is calls bunching by
+/// chance, so it is retried soon: uniform up to `initial` doubled for each
+/// 429 in a row (`limited_in_a_row >= 1`), at most one window.
+pub fn paced_delay(
+    attempt: u32,
+    kind: FailureKind,
+    limited_in_a_row: u32,
+    window: Duration,
+    initial: Duration,
+) -> Option<Duration> {
+    match kind {
+        FailureKind::Transient if attempt <= 1 => Some(uniform(window)),
+        FailureKind::Transient => Some(window.mul_f64(0.98 + fastrand::f64() * 0.04)),
+        FailureKind::RateLimited => {
+            let exponent = limited_in_a_row.saturating_sub(1).min(31);
+            Some(uniform(initial.saturating_mul(1 << exponent).min(window)))
+        }
+        _ => None,
+    }
+}
+
 /// A uniformly random duration in `[0, ceiling]`.
 fn uniform(ceiling: Duration) -> Duration {
     let millis = u64::try_from(ceiling.as_millis()).unwrap_or(u64::MAX);
@@ -108,6 +143,44 @@ mod tests {
     fn quota_waits_long() {
         let delay = retry_delay(1, FailureKind::QuotaLimited, None, SECOND, SECOND * 300);
         assert!(delay >= SECOND * 150);
+    }
+
+    #[test]
+    fn paced_first_retry_spreads_over_the_window() {
+        let window = SECOND * 100;
+        let delays: Vec<_> = (0..200)
+            .map(|_| paced_delay(1, FailureKind::Transient, 0, window, SECOND).unwrap())
+            .collect();
+        assert!(delays.iter().all(|delay| *delay <= window));
+        assert!(delays.iter().any(|delay| *delay < SECOND * 25));
+        assert!(delays.iter().any(|delay| *delay > SECOND * 75));
+    }
+
+    #[test]
+    fn paced_later_retries_come_one_window_apart() {
+        let window = SECOND * 100;
+        for attempt in [2, 10, u32::MAX] {
+            let delay = paced_delay(attempt, FailureKind::Transient, 0, window, SECOND).unwrap();
+            assert!(delay >= SECOND * 98 && delay <= SECOND * 102, "{delay:?}");
+        }
+    }
+
+    #[test]
+    fn paced_rate_limit_retries_soon_and_doubles() {
+        let window = SECOND * 100;
+        for (in_a_row, cap) in [(1, SECOND), (3, SECOND * 4), (40, window)] {
+            for _ in 0..50 {
+                let delay =
+                    paced_delay(9, FailureKind::RateLimited, in_a_row, window, SECOND).unwrap();
+                assert!(delay <= cap, "{in_a_row}: {delay:?} > {cap:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn pacing_leaves_other_failures_to_back_off() {
+        let paced = paced_delay(1, FailureKind::QuotaLimited, 1, SECOND * 100, SECOND);
+        assert_eq!(paced, None);
     }
 
     #[test]

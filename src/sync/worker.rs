@@ -9,8 +9,8 @@ use pushbind_client::protocol::{EVENT_QUEUE_LEN, Event};
 use tokio::sync::{broadcast, mpsc, watch};
 use tokio::time::{Instant, sleep_until};
 
-use super::backoff::{MAX_RETRY_AFTER, jittered, retry_delay};
-use super::failure::ApiError;
+use super::backoff::{MAX_RETRY_AFTER, jittered, paced_delay, retry_delay};
+use super::failure::{ApiError, FailureKind};
 use super::http::ImClient;
 use super::{Command, SyncHandle, publish, refresh_notifiers};
 use crate::config::SyncSettings;
@@ -50,6 +50,9 @@ struct Worker {
     /// The user and this device's bindings from the last binding call this
     /// pass that the server answered.
     last_answer: Option<(String, Vec<(String, String)>)>,
+    /// Binding calls answered 429 `reach_limit` in a row, for paced
+    /// retries.
+    limited_in_a_row: u32,
 }
 
 /// Starts the worker. It stops when `shutdown` turns true, after the call
@@ -84,6 +87,7 @@ pub fn spawn(
         server_was_down: false,
         token_needed_announced: 0,
         last_answer: None,
+        limited_in_a_row: 0,
     };
     let task = tokio::spawn(worker.run());
     let handle = SyncHandle {
@@ -427,6 +431,12 @@ impl Worker {
                 );
                 return Ok(());
             };
+            self.limited_in_a_row = match &result {
+                Err(err) if err.kind == FailureKind::RateLimited => {
+                    self.limited_in_a_row.saturating_add(1)
+                }
+                _ => 0,
+            };
             let attempt = match result {
                 Ok(remaining) => self.applied(remaining),
                 Err(err) if err.kind.is_transient() => self.retry(&item, &err),
@@ -467,13 +477,26 @@ impl Worker {
     }
 
     fn retry(&mut self, item: &OutboxItem, err: &ApiError) -> Attempt {
-        let delay = retry_delay(
-            item.attempts + 1,
-            err.kind,
-            err.retry_after,
-            self.settings.retry_initial,
-            self.settings.retry_max,
-        );
+        let attempt = item.attempts + 1;
+        let paced = match (self.settings.fleet_window, err.retry_after) {
+            (Some(window), None) => paced_delay(
+                attempt,
+                err.kind,
+                self.limited_in_a_row,
+                window.max(self.settings.retry_initial),
+                self.settings.retry_initial,
+            ),
+            _ => None,
+        };
+        let delay = paced.unwrap_or_else(|| {
+            retry_delay(
+                attempt,
+                err.kind,
+                err.retry_after,
+                self.settings.retry_initial,
+                self.settings.retry_max,
+            )
+        });
         tracing::info!(
             item = item.id,
             attempt = item.attempts + 1,
