@@ -2,9 +2,9 @@
 //! limit of the IM server, through an outage and the recovery after it.
 //!
 //! Every engine is the daemon's real sync worker with its own store, HTTP
-//! client and token cache; they share one process, one connection pool and
-//! a few database threads. The stand-in server runs on loopback in the same
-//! process, on a thread of its own.
+//! client and token cache. The engines share one process, one connection
+//! pool and a few database threads. The stand-in server runs on loopback
+//! in the same process, on a thread of its own.
 //!
 //! The run has three phases:
 //!
@@ -50,7 +50,7 @@ struct Args {
     /// Calls per second the server admits for the app.
     #[arg(long, default_value_t = 100)]
     limit: u32,
-    /// How long the server answers 503 to everything.
+    /// How long the server returns 503 to every call.
     #[arg(long, default_value = "60s", value_parser = humantime::parse_duration)]
     outage: Duration,
     /// Seconds the server sends in `Retry-After` with a 429; none by
@@ -504,8 +504,8 @@ impl Report {
     }
 }
 
-/// Prints to standard error the calls the server answered in each tenth of
-/// the recovery, by status.
+/// Prints to standard error how many calls the server received in each
+/// tenth of the recovery, by response status.
 fn print_timeline(calls: &[pushbind_standin::Call], recovered_at: SystemTime, recovery: Duration) {
     let step = (recovery / 10).max(Duration::from_secs(1));
     let mut rows = std::collections::BTreeMap::<u64, [usize; 3]>::new();

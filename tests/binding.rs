@@ -794,3 +794,28 @@ async fn paced_retries_come_one_window_apart() {
         assert!(*gap <= window * 2, "{gaps:?}");
     }
 }
+
+/// A comparison that fails while a binding call waits to be retried is not
+/// retried on its own: the binding call's success brings the comparison.
+#[tokio::test(flavor = "multi_thread")]
+async fn failed_comparison_waits_for_queued_call() {
+    let server = standin().await;
+    let daemon = Daemon::start(&server.url()).await;
+    let mut client = daemon.client().await;
+    client.login("u1", None).await.unwrap();
+    client.bind_device_token("fcm-main", "T1").await.unwrap();
+    daemon.wait_until_idle().await;
+    let lists_before = server.call_count(Route::GetBinding);
+    server.inject(Fault::status(Route::GetBinding, 1_000, 503));
+    server.inject(Fault::status(Route::PutBinding, 5, 503));
+    client.bind_device_token("fcm-main", "T2").await.unwrap();
+    // A forced sync compares first, and the comparison fails.
+    client.sync_now(false).await.unwrap();
+    daemon
+        .wait_for_state("u1", "fcm-main", SyncState::Synced)
+        .await;
+    assert_eq!(server.call_count(Route::PutBinding), 1 + 6);
+    assert_eq!(server.call_count(Route::GetBinding), lists_before + 1);
+    let status = daemon.status().await;
+    assert_eq!(status.server.problem, None);
+}

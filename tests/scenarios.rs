@@ -748,6 +748,9 @@ async fn rejected_token_then_new_token() {
             Login("u1"),
             ServerRejectsNext,
             Bind("fcm-main", "BAD"),
+            // The rejection must meet BAD's call: a T2 bound before that
+            // call went out would replace it and meet the rejection itself.
+            WaitIdle,
             Bind("fcm-main", "T2"),
         ],
         expected: &[("u1", "fcm-main", "T2")],

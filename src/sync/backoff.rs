@@ -45,12 +45,12 @@ pub fn retry_delay(
 /// A server failure (5xx, timeout, no connection) is likely failing the
 /// whole fleet at once, so the first retry is uniform over the whole
 /// window and later ones come one window apart, within 2 %. The devices'
-/// calls then stay evenly spread for as long as the failure lasts, at just
-/// under the app's limit, and when the server recovers every device gets
-/// through within about one window: with doubling back-off instead, the
-/// devices either probe faster than the limit allows or sleep long past
-/// the recovery. Devices do not learn the fleet's size from the server,
-/// which is why it is configured.
+/// calls then stay evenly spread, just under the app's limit, for as long
+/// as the failure lasts. When the server recovers, every device gets
+/// through within about one window. With doubling back-off instead, the
+/// devices either send faster than the limit admits or sleep long past the
+/// recovery. The server does not tell devices the fleet's size, so it is
+/// configured.
 ///
 /// A 429 `reach_limit` during such paced traffic is calls bunching by
 /// chance, so it is retried soon: uniform up to `initial` doubled for each
@@ -161,7 +161,8 @@ mod tests {
         let window = SECOND * 100;
         for attempt in [2, 10, u32::MAX] {
             let delay = paced_delay(attempt, FailureKind::Transient, 0, window, SECOND).unwrap();
-            assert!(delay >= SECOND * 98 && delay <= SECOND * 102, "{delay:?}");
+            assert!(delay >= SECOND * 98, "{delay:?}");
+            assert!(delay <= SECOND * 102, "{delay:?}");
         }
     }
 

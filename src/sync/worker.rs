@@ -53,6 +53,10 @@ struct Worker {
     /// Binding calls answered 429 `reach_limit` in a row, for paced
     /// retries.
     limited_in_a_row: u32,
+    /// Failed comparisons with the server in a row.
+    reconcile_failures: u32,
+    /// Failed certificate list fetches in a row.
+    refresh_failures: u32,
 }
 
 /// Starts the worker. It stops when `shutdown` turns true, after the call
@@ -88,6 +92,8 @@ pub fn spawn(
         token_needed_announced: 0,
         last_answer: None,
         limited_in_a_row: 0,
+        reconcile_failures: 0,
+        refresh_failures: 0,
     };
     let task = tokio::spawn(worker.run());
     let handle = SyncHandle {
@@ -216,13 +222,13 @@ impl Worker {
         if let (None, Some(problem)) = (&report.error, client.auth_problem().await) {
             report.error = Some(problem);
         }
+        self.note_server_state(&report).await;
         if report.error.is_none() {
             report.error = self.reconcile_error.clone();
         }
         if !paused {
             *self.health.lock().expect("health lock") = report.error.clone();
         }
-        self.note_server_state(&report).await;
         self.announce_token_needed(&client);
         self.progress.send_modify(|count| *count += 1);
         report
@@ -269,7 +275,11 @@ impl Worker {
         {
             tracing::info!("server reachable again; comparing bindings with its answer");
             match self.compare(user, mine, None).await {
-                Ok(()) => return,
+                Ok(()) => {
+                    self.reconcile_error = None;
+                    self.reconcile_failures = 0;
+                    return;
+                }
                 Err(err) => tracing::warn!(error = %err, "cannot compare bindings"),
             }
         }
@@ -278,46 +288,78 @@ impl Worker {
     }
 
     async fn refresh_notifiers(&mut self, client: &ImClient) {
-        let interval = match refresh_notifiers(client, &self.store, &self.events).await {
-            Ok(()) => self.settings.notifier_refresh_interval,
-            Err(_) => self
-                .settings
-                .retry_max
-                .min(self.settings.notifier_refresh_interval),
+        let interval = self.settings.notifier_refresh_interval;
+        let delay = match refresh_notifiers(client, &self.store, &self.events).await {
+            Ok(()) => {
+                self.refresh_failures = 0;
+                jittered(interval)
+            }
+            Err(err) => {
+                self.refresh_failures = self.refresh_failures.saturating_add(1);
+                self.timer_retry(self.refresh_failures, err.kind, interval)
+            }
         };
-        self.next_notifier_refresh = Instant::now() + jittered(interval);
+        self.next_notifier_refresh = Instant::now() + delay;
     }
 
     async fn reconcile(&mut self, client: &ImClient) {
         self.reconcile_requested = false;
-        let interval = match self.reconcile_user(client).await {
+        let interval = self.settings.reconcile_interval;
+        let delay = match self.reconcile_user(client).await {
             Ok(()) => {
                 self.reconcile_error = None;
-                self.settings.reconcile_interval
+                self.reconcile_failures = 0;
+                jittered(interval)
             }
             Err(err) => {
                 tracing::warn!(error = %err, "cannot compare bindings with the server");
                 let problem = format!("cannot compare bindings with the server: {err}");
                 self.reconcile_error = Some(problem);
-                self.settings
-                    .retry_max
-                    .min(self.settings.reconcile_interval)
+                self.reconcile_failures = self.reconcile_failures.saturating_add(1);
+                if err.kind.is_transient() && self.has_waiting_calls().await {
+                    // A queued binding call is retried anyway, and when it
+                    // goes through the comparison follows (see
+                    // `note_server_state`): a retry of its own would only
+                    // add a call per device to a recovering server.
+                    self.server_was_down = true;
+                    jittered(interval)
+                } else {
+                    self.timer_retry(self.reconcile_failures, err.kind, interval)
+                }
             }
         };
-        self.next_reconcile = Instant::now() + jittered(interval);
+        self.next_reconcile = Instant::now() + delay;
     }
 
-    async fn reconcile_user(&self, client: &ImClient) -> Result<(), String> {
+    /// The delay before a periodic comparison or list fetch is tried again
+    /// after its `failures`-th failure in a row, of `kind`: paced like
+    /// binding calls when the fleet's size is known, otherwise `retry_max`
+    /// or `interval`, whichever is shorter, with jitter.
+    fn timer_retry(&self, failures: u32, kind: FailureKind, interval: Duration) -> Duration {
+        let initial = self.settings.retry_initial;
+        let paced = self
+            .settings
+            .fleet_window
+            .and_then(|window| paced_delay(failures, kind, failures, window.max(initial), initial));
+        paced.unwrap_or_else(|| jittered(self.settings.retry_max.min(interval)))
+    }
+
+    /// Returns whether a binding call is queued and not parked.
+    async fn has_waiting_calls(&self) -> bool {
+        matches!(self.store.read(outbox::next_attempt_at).await, Ok(Some(_)))
+    }
+
+    /// Fetches the logged-in user's bindings and compares them with the
+    /// store's. A database failure is reported as a transient one.
+    async fn reconcile_user(&self, client: &ImClient) -> Result<(), ApiError> {
+        let stored = |message: String| ApiError::new(FailureKind::Transient, message);
         let user = self
             .store
             .read(bindings::current_user)
             .await
-            .map_err(|err| err.to_string())?;
+            .map_err(|err| stored(err.to_string()))?;
         let Some(user) = user else { return Ok(()) };
-        let remote = client
-            .get_bindings(&user, &self.device_id)
-            .await
-            .map_err(|err| err.message)?;
+        let remote = client.get_bindings(&user, &self.device_id).await?;
         let (mine, others): (Vec<_>, Vec<_>) = remote
             .into_iter()
             .partition(|binding| binding.device_id == self.device_id);
@@ -335,7 +377,9 @@ impl Worker {
                 )
             })
             .collect();
-        self.compare(user, mine, Some(others)).await
+        self.compare(user, mine, Some(others))
+            .await
+            .map_err(|message| ApiError::new(FailureKind::Transient, message))
     }
 
     /// Repairs `user`'s bindings from the server's list of this device's,
