@@ -554,3 +554,48 @@ async fn deleted_certificate_flags_binding() {
         "{warning}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn passphrase_read_from_pipe() {
+    use std::io::Write as _;
+    use std::process::Stdio;
+
+    let server = standin().await;
+    let daemon = Daemon::start(&server.url()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let p12_file = write(dir.path(), "cert.p12", &p12(&P12Options::default()));
+    // A pipe reports a size of 0, so /dev/stdin must be read to see that it
+    // carries the passphrase.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_pushbind"))
+        .arg("--socket")
+        .arg(&daemon.socket)
+        .args([
+            "certs",
+            "upload",
+            "apns",
+            "--name",
+            "piped",
+            "--file",
+            &p12_file,
+            "--passphrase-file",
+            "/dev/stdin",
+            "--bundle-id",
+            "com.example.chat",
+            "--environment",
+            "production",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(credentials::PASSPHRASE.as_bytes())
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert_eq!(server.notifiers_named(APP_KEY, "piped").len(), 1);
+}

@@ -260,8 +260,17 @@ fn connect(socket: &Path) -> anyhow::Result<pushbind_client::blocking::Client> {
 }
 
 /// Reads a credential file, or standard input for `-`, up to
-/// [`MAX_CREDENTIAL_FILE_LEN`] bytes.
+/// [`MAX_CREDENTIAL_FILE_LEN`] bytes. An empty file is an error.
 fn read_file(path: &Path, option: &str) -> anyhow::Result<Vec<u8>> {
+    let bytes = read_file_or_empty(path, option)?;
+    if bytes.is_empty() {
+        return Err(InvalidInput(format!("{option} {} is empty", path.display())).into());
+    }
+    Ok(bytes)
+}
+
+/// Reads a file as [`read_file`] does, but returns an empty file's content.
+fn read_file_or_empty(path: &Path, option: &str) -> anyhow::Result<Vec<u8>> {
     let limit = MAX_CREDENTIAL_FILE_LEN as u64 + 1;
     let mut bytes = Vec::new();
     let result = if path == Path::new("-") {
@@ -278,15 +287,15 @@ fn read_file(path: &Path, option: &str) -> anyhow::Result<Vec<u8>> {
         );
         return Err(InvalidInput(message).into());
     }
-    if bytes.is_empty() {
-        return Err(InvalidInput(format!("{option} {shown} is empty")).into());
-    }
     Ok(bytes)
 }
 
 /// Reads a text secret; trailing line breaks are removed.
 fn read_text(path: &Path, option: &str) -> anyhow::Result<SecretText> {
-    let bytes = read_file(path, option)?;
+    text_of(read_file(path, option)?, path, option)
+}
+
+fn text_of(bytes: Vec<u8>, path: &Path, option: &str) -> anyhow::Result<SecretText> {
     let text = String::from_utf8(bytes)
         .map_err(|_| InvalidInput(format!("{option} {} is not UTF-8 text", path.display())))?;
     Ok(SecretText::new(text.trim_end_matches(['\r', '\n'])))
@@ -466,11 +475,11 @@ fn apns_key(
         .into());
     }
     let p12 = SecretBytes::new(read_file(file, "--file")?);
-    // An empty passphrase file stands for a .p12 exported without one.
-    let passphrase = match std::fs::metadata(&passphrase_file) {
-        Ok(meta) if meta.len() == 0 => SecretText::new(""),
-        _ => read_text(&passphrase_file, "--passphrase-file")?,
-    };
+    // An empty passphrase file stands for a .p12 exported without one. The
+    // content decides, not the file's size, because a pipe such as
+    // /dev/stdin or `<(...)` reports a size of 0 whatever it carries.
+    let bytes = read_file_or_empty(&passphrase_file, "--passphrase-file")?;
+    let passphrase = text_of(bytes, &passphrase_file, "--passphrase-file")?;
     Ok(ApnsKey::Certificate { p12, passphrase })
 }
 
