@@ -599,3 +599,73 @@ async fn passphrase_read_from_pipe() {
     assert!(output.status.success(), "{}", text(&output.stderr));
     assert_eq!(server.notifiers_named(APP_KEY, "piped").len(), 1);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn key_files_with_extra_blocks_rejected() {
+    let server = standin().await;
+    let daemon = Daemon::start(&server.url()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let key = ec_p8_pem();
+    let certificate = "-----BEGIN CERTIFICATE-----\nMAA=\n-----END CERTIFICATE-----\n";
+    let two_keys = write(
+        dir.path(),
+        "two.p8",
+        format!("{key}{}", credentials::rsa_p8_pem()).as_bytes(),
+    );
+    let with_certificate = write(
+        dir.path(),
+        "cert.p8",
+        format!("{certificate}{key}").as_bytes(),
+    );
+    let trailing = write(
+        dir.path(),
+        "trailing.p8",
+        format!("{key}notes\n").as_bytes(),
+    );
+    for (file, expected) in [
+        (&two_keys, "invalid p8: contains 2 PEM blocks"),
+        (&with_certificate, "invalid p8: contains 2 PEM blocks"),
+        (&trailing, "invalid p8: has text outside"),
+    ] {
+        let output = pushbind(
+            &daemon,
+            &[
+                "certs",
+                "upload",
+                "apns",
+                "--name",
+                "extra",
+                "--file",
+                file,
+                "--key-id",
+                "ABC123DEFG",
+                "--team-id",
+                "TEAM123456",
+                "--bundle-id",
+                "com.example.chat",
+                "--environment",
+                "production",
+            ],
+        );
+        let message = text(&output.stderr);
+        assert_eq!(output.status.code(), Some(6), "{file}: {message}");
+        assert!(message.contains(expected), "{file}: {message}");
+    }
+    let mut account: Value = serde_json::from_str(&service_account_json()).unwrap();
+    let rsa_key = account["private_key"].as_str().unwrap().to_owned();
+    account["private_key"] = Value::from(format!("{rsa_key}{key}"));
+    let json = write(dir.path(), "account.json", account.to_string().as_bytes());
+    let output = pushbind(
+        &daemon,
+        &["certs", "upload", "fcm", "--name", "123", "--file", &json],
+    );
+    let message = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(6), "{message}");
+    assert!(
+        message.contains("private_key contains 2 PEM blocks"),
+        "{message}"
+    );
+    assert!(!message.contains("BEGIN PRIVATE KEY-----\n"), "{message}");
+    assert_eq!(server.notifiers_named(APP_KEY, "extra"), Vec::new());
+    assert_eq!(server.notifiers_named(APP_KEY, "123"), Vec::new());
+}
