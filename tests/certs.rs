@@ -669,3 +669,82 @@ async fn key_files_with_extra_blocks_rejected() {
     assert_eq!(server.notifiers_named(APP_KEY, "extra"), Vec::new());
     assert_eq!(server.notifiers_named(APP_KEY, "123"), Vec::new());
 }
+
+/// Builds a `.p12` whose MAC takes 1,000,000 PBKDF iterations to check. It is
+/// written with 65,536 iterations, quick to create, and the count is then
+/// patched in place: both are 3-byte DER integers. The MAC no longer
+/// matches, so the check ends as with a wrong passphrase.
+fn slow_p12() -> Vec<u8> {
+    use p12_keystore::{Certificate, KeyStore, KeyStoreEntry, PrivateKey, PrivateKeyChain};
+
+    let (cert_der, key_der) = credentials::certificate(&P12Options::default());
+    let chain = PrivateKeyChain::new(
+        vec![1u8; 20],
+        PrivateKey::from_der(&key_der).unwrap(),
+        [Certificate::from_der(&cert_der).unwrap()],
+    );
+    let mut store = KeyStore::new();
+    store.add_entry("push", KeyStoreEntry::PrivateKeyChain(chain));
+    let mut bytes = store
+        .writer(credentials::PASSPHRASE)
+        .encryption_iterations(1)
+        .mac_iterations(0x01_0000)
+        .write()
+        .unwrap();
+    let written = [0x02, 0x03, 0x01, 0x00, 0x00];
+    let at = bytes
+        .windows(written.len())
+        .rposition(|window| window == written)
+        .expect("the MAC iteration count");
+    bytes[at..at + written.len()].copy_from_slice(&[0x02, 0x03, 0x0f, 0x42, 0x40]);
+    bytes
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn slow_p12_check_keeps_serving() {
+    use pushbind_client::protocol::{
+        ApnsCredentials, ApnsKey, NotifierUpload, SecretBytes, SecretText, VendorCredentials,
+    };
+    use pushbind_client::{ApnsEnvironment, ErrorCode};
+
+    let server = standin().await;
+    let daemon = Daemon::start(&server.url()).await;
+    let upload = NotifierUpload {
+        name: "slow".into(),
+        credentials: VendorCredentials::Apns(ApnsCredentials {
+            environment: ApnsEnvironment::Production,
+            bundle_id: "com.example.chat".into(),
+            key: ApnsKey::Certificate {
+                p12: SecretBytes::new(slow_p12()),
+                passphrase: SecretText::new(credentials::PASSPHRASE),
+            },
+        }),
+    };
+    // One upload for each runtime worker the daemon may have, so that checks
+    // run on the runtime would leave none free.
+    // NOTE: each check takes seconds in a debug build only. An optimized
+    // build checks fast enough to pass this test even on the runtime.
+    let workers = std::thread::available_parallelism().map_or(2, usize::from);
+    let mut uploads = Vec::new();
+    for _ in 0..workers {
+        let mut client = daemon.client().await;
+        let upload = upload.clone();
+        uploads.push(tokio::spawn(async move {
+            client.upload_notifier(&upload).await
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    let started = std::time::Instant::now();
+    daemon.status().await;
+    let elapsed = started.elapsed();
+    assert!(
+        elapsed < Duration::from_secs(1),
+        "status took {elapsed:?} during certificate checks"
+    );
+    for upload in uploads {
+        let err = upload.await.unwrap().unwrap_err();
+        assert_eq!(common::code(&err), ErrorCode::InvalidArgument, "{err}");
+        assert!(err.to_string().contains("invalid passphrase"), "{err}");
+    }
+}
