@@ -748,3 +748,73 @@ async fn slow_p12_check_keeps_serving() {
         assert!(err.to_string().contains("invalid passphrase"), "{err}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn server_error_quoting_secret_redacted() {
+    use pushbind_standin::{Fault, Route};
+
+    let server = standin().await;
+    let daemon = Daemon::start(&server.url()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let secret = "Yx3Jz1c0AbCdEfGh12345==";
+    let file = write(dir.path(), "xiaomi", secret.as_bytes());
+    let key = ec_p8_pem();
+    let key_line = key.lines().nth(1).unwrap().to_owned();
+    let p8 = write(dir.path(), "key.p8", key.as_bytes());
+    let uploads = [
+        (
+            secret.to_owned(),
+            vec![
+                "certs",
+                "upload",
+                "xiaomi",
+                "--name",
+                "2882303761518000000",
+                "--file",
+                &file,
+                "--package-name",
+                "com.example.chat",
+            ],
+        ),
+        (
+            key_line.clone(),
+            vec![
+                "certs",
+                "upload",
+                "apns",
+                "--name",
+                "apns-p8",
+                "--file",
+                &p8,
+                "--key-id",
+                "ABC123DEFG",
+                "--team-id",
+                "TEAM123456",
+                "--bundle-id",
+                "com.example.chat",
+                "--environment",
+                "production",
+            ],
+        ),
+    ];
+    for (quoted, args) in uploads {
+        let description = format!("value {quoted} is invalid");
+        server.inject(Fault::error(
+            Route::CreateNotifier,
+            1,
+            400,
+            "illegal_argument",
+            &description,
+        ));
+        let output = pushbind(&daemon, &args);
+        let message = text(&output.stderr);
+        assert_eq!(output.status.code(), Some(7), "{message}");
+        assert!(message.contains("illegal_argument"), "{message}");
+        assert!(message.contains("value ******** is invalid"), "{message}");
+        assert!(!message.contains(&quoted), "{message}");
+    }
+    let log = daemon.log();
+    assert!(log.contains("certificate upload failed"), "{log}");
+    assert!(!log.contains(secret), "the log holds the secret");
+    assert!(!log.contains(&key_line), "the log holds a line of the key");
+}

@@ -59,7 +59,15 @@ pub(super) async fn upload(daemon: &Daemon, upload: NotifierUpload) -> Reply<Not
         );
         return Err(ErrorReply::new(ErrorCode::InvalidArgument, message));
     }
-    let created = daemon.sync.upload_notifier(&checked.form).await?;
+    let created = daemon
+        .sync
+        .upload_notifier(&checked.form)
+        .await
+        .map_err(|mut err| {
+            err.message = checked.form.redact(&err.message);
+            tracing::warn!(%name, %vendor, error = %err.message, "certificate upload failed");
+            err
+        })?;
     tracing::info!(name = %created.name, provider = %created.provider, uuid = %created.uuid, "uploaded certificate");
     if let Some(expires_at) = checked.facts.expires_at {
         let record = created.clone();
