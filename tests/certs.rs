@@ -818,3 +818,64 @@ async fn server_error_quoting_secret_redacted() {
     assert!(!log.contains(secret), "the log holds the secret");
     assert!(!log.contains(&key_line), "the log holds a line of the key");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn invisible_characters_rejected() {
+    let server = standin().await;
+    let daemon = Daemon::start(&server.url()).await;
+    let dir = tempfile::tempdir().unwrap();
+    // Windows editors start a UTF-8 file with a byte-order mark.
+    let with_bom = write(dir.path(), "xiaomi", "\u{FEFF}Yx3Jz1c0AbCdEf".as_bytes());
+    let output = pushbind(
+        &daemon,
+        &[
+            "certs",
+            "upload",
+            "xiaomi",
+            "--name",
+            "2882303761518000000",
+            "--file",
+            &with_bom,
+            "--package-name",
+            "com.example.chat",
+        ],
+    );
+    let message = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(6), "{message}");
+    assert!(
+        message.contains("invalid app_secret: contains a character that is not printable ASCII"),
+        "{message}"
+    );
+    assert!(!message.contains("Yx3Jz1c0"), "{message}");
+
+    let p8 = write(dir.path(), "key.p8", ec_p8_pem().as_bytes());
+    for name in ["prod\u{200B}apns", "prod\u{202E}apns"] {
+        let output = pushbind(
+            &daemon,
+            &[
+                "certs",
+                "upload",
+                "apns",
+                "--name",
+                name,
+                "--file",
+                &p8,
+                "--key-id",
+                "ABC123DEFG",
+                "--team-id",
+                "TEAM123456",
+                "--bundle-id",
+                "com.example.chat",
+                "--environment",
+                "production",
+            ],
+        );
+        let message = text(&output.stderr);
+        assert_eq!(output.status.code(), Some(6), "{name:?}: {message}");
+        assert!(message.contains("invisible character"), "{message}");
+    }
+    assert_eq!(
+        server.notifiers_named(APP_KEY, "2882303761518000000"),
+        Vec::new()
+    );
+}
