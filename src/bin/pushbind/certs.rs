@@ -111,7 +111,8 @@ pub(crate) enum UploadCommand {
         /// APNs environment of the certificate
         #[arg(long, value_enum, ignore_case = true)]
         environment: EnvironmentArg,
-        /// File with the .p12 passphrase; `-` reads standard input
+        /// File with the .p12 passphrase; `-` reads standard input. An empty
+        /// file means a .p12 exported without a passphrase
         #[arg(long, value_name = "PATH", conflicts_with_all = ["key_id", "team_id"])]
         passphrase_file: Option<PathBuf>,
         /// Key ID of a .p8 key: 10 characters of A-Z and 0-9
@@ -126,8 +127,10 @@ pub(crate) enum UploadCommand {
     Fcm {
         #[command(flatten)]
         common: Common,
+        /// Kind of FCM message the IM server sends [default: the server's]
         #[arg(long, value_enum)]
         push_type: Option<PushTypeArg>,
+        /// Priority of FCM messages [default: the server's]
         #[arg(long, value_enum)]
         priority: Option<PriorityArg>,
     },
@@ -135,12 +138,17 @@ pub(crate) enum UploadCommand {
     Huawei {
         #[command(flatten)]
         common: Common,
+        /// The app's Android package name (applicationId), such as
+        /// com.example.chat
         #[arg(long)]
         package_name: String,
+        /// Project ID from AppGallery Connect: digits
         #[arg(long)]
         project_id: Option<String>,
+        /// Message category Huawei approved for the app, such as IM
         #[arg(long)]
         category: Option<String>,
+        /// Intent action of the activity a tap on the notification opens
         #[arg(long)]
         click_action: Option<String>,
     },
@@ -148,12 +156,18 @@ pub(crate) enum UploadCommand {
     Honor {
         #[command(flatten)]
         common: Common,
+        /// Client ID from the Honor developer console (not secret)
         #[arg(long)]
         client_id: String,
+        /// The app's Android package name (applicationId), such as
+        /// com.example.chat
         #[arg(long)]
         package_name: Option<String>,
+        /// Full class name of the launcher activity whose icon shows the
+        /// badge
         #[arg(long)]
         badge_class: Option<String>,
+        /// Intent action of the activity a tap on the notification opens
         #[arg(long)]
         action: Option<String>,
     },
@@ -161,8 +175,11 @@ pub(crate) enum UploadCommand {
     Oppo {
         #[command(flatten)]
         common: Common,
+        /// The app's Android package name (applicationId), such as
+        /// com.example.chat
         #[arg(long)]
         package_name: String,
+        /// Notification channel id for the vendor's messages
         #[arg(long)]
         channel_id: Option<String>,
     },
@@ -171,10 +188,14 @@ pub(crate) enum UploadCommand {
     Vivo {
         #[command(flatten)]
         common: Common,
+        /// App Key from the vivo developer platform (not secret)
         #[arg(long)]
         app_key: String,
+        /// The app's Android package name (applicationId), such as
+        /// com.example.chat
         #[arg(long)]
         package_name: String,
+        /// vivo message category, such as IM
         #[arg(long)]
         category: Option<String>,
         /// 0 for operational messages, 1 for system messages
@@ -185,8 +206,11 @@ pub(crate) enum UploadCommand {
     Xiaomi {
         #[command(flatten)]
         common: Common,
+        /// The app's Android package name (applicationId), such as
+        /// com.example.chat
         #[arg(long)]
         package_name: String,
+        /// Notification channel id for the vendor's messages
         #[arg(long)]
         channel_id: Option<String>,
     },
@@ -194,8 +218,11 @@ pub(crate) enum UploadCommand {
     Meizu {
         #[command(flatten)]
         common: Common,
+        /// The app's Android package name (applicationId), such as
+        /// com.example.chat
         #[arg(long)]
         package_name: String,
+        /// Full class name of the activity a tap on the notification opens
         #[arg(long)]
         click_activity: Option<String>,
     },
