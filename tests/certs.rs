@@ -554,3 +554,328 @@ async fn deleted_certificate_flags_binding() {
         "{warning}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn passphrase_read_from_pipe() {
+    use std::io::Write as _;
+    use std::process::Stdio;
+
+    let server = standin().await;
+    let daemon = Daemon::start(&server.url()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let p12_file = write(dir.path(), "cert.p12", &p12(&P12Options::default()));
+    // A pipe reports a size of 0, so /dev/stdin must be read to see that it
+    // carries the passphrase.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_pushbind"))
+        .arg("--socket")
+        .arg(&daemon.socket)
+        .args([
+            "certs",
+            "upload",
+            "apns",
+            "--name",
+            "piped",
+            "--file",
+            &p12_file,
+            "--passphrase-file",
+            "/dev/stdin",
+            "--bundle-id",
+            "com.example.chat",
+            "--environment",
+            "production",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(credentials::PASSPHRASE.as_bytes())
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert_eq!(server.notifiers_named(APP_KEY, "piped").len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn key_files_with_extra_blocks_rejected() {
+    let server = standin().await;
+    let daemon = Daemon::start(&server.url()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let key = ec_p8_pem();
+    let certificate = "-----BEGIN CERTIFICATE-----\nMAA=\n-----END CERTIFICATE-----\n";
+    let two_keys = write(
+        dir.path(),
+        "two.p8",
+        format!("{key}{}", credentials::rsa_p8_pem()).as_bytes(),
+    );
+    let with_certificate = write(
+        dir.path(),
+        "cert.p8",
+        format!("{certificate}{key}").as_bytes(),
+    );
+    let trailing = write(
+        dir.path(),
+        "trailing.p8",
+        format!("{key}notes\n").as_bytes(),
+    );
+    for (file, expected) in [
+        (&two_keys, "invalid p8: contains 2 PEM blocks"),
+        (&with_certificate, "invalid p8: contains 2 PEM blocks"),
+        (&trailing, "invalid p8: has text outside"),
+    ] {
+        let output = pushbind(
+            &daemon,
+            &[
+                "certs",
+                "upload",
+                "apns",
+                "--name",
+                "extra",
+                "--file",
+                file,
+                "--key-id",
+                "ABC123DEFG",
+                "--team-id",
+                "TEAM123456",
+                "--bundle-id",
+                "com.example.chat",
+                "--environment",
+                "production",
+            ],
+        );
+        let message = text(&output.stderr);
+        assert_eq!(output.status.code(), Some(6), "{file}: {message}");
+        assert!(message.contains(expected), "{file}: {message}");
+    }
+    let mut account: Value = serde_json::from_str(&service_account_json()).unwrap();
+    let rsa_key = account["private_key"].as_str().unwrap().to_owned();
+    account["private_key"] = Value::from(format!("{rsa_key}{key}"));
+    let json = write(dir.path(), "account.json", account.to_string().as_bytes());
+    let output = pushbind(
+        &daemon,
+        &["certs", "upload", "fcm", "--name", "123", "--file", &json],
+    );
+    let message = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(6), "{message}");
+    assert!(
+        message.contains("private_key contains 2 PEM blocks"),
+        "{message}"
+    );
+    assert!(!message.contains("BEGIN PRIVATE KEY-----\n"), "{message}");
+    assert_eq!(server.notifiers_named(APP_KEY, "extra"), Vec::new());
+    assert_eq!(server.notifiers_named(APP_KEY, "123"), Vec::new());
+}
+
+/// Builds a `.p12` whose MAC takes 1,000,000 PBKDF iterations to check. It is
+/// written with 65,536 iterations, quick to create, and the count is then
+/// patched in place: both are 3-byte DER integers. The MAC no longer
+/// matches, so the check ends as with a wrong passphrase.
+fn slow_p12() -> Vec<u8> {
+    use p12_keystore::{Certificate, KeyStore, KeyStoreEntry, PrivateKey, PrivateKeyChain};
+
+    let (cert_der, key_der) = credentials::certificate(&P12Options::default());
+    let chain = PrivateKeyChain::new(
+        vec![1u8; 20],
+        PrivateKey::from_der(&key_der).unwrap(),
+        [Certificate::from_der(&cert_der).unwrap()],
+    );
+    let mut store = KeyStore::new();
+    store.add_entry("push", KeyStoreEntry::PrivateKeyChain(chain));
+    let mut bytes = store
+        .writer(credentials::PASSPHRASE)
+        .encryption_iterations(1)
+        .mac_iterations(0x01_0000)
+        .write()
+        .unwrap();
+    let written = [0x02, 0x03, 0x01, 0x00, 0x00];
+    let at = bytes
+        .windows(written.len())
+        .rposition(|window| window == written)
+        .expect("the MAC iteration count");
+    bytes[at..at + written.len()].copy_from_slice(&[0x02, 0x03, 0x0f, 0x42, 0x40]);
+    bytes
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn slow_p12_check_keeps_serving() {
+    use pushbind_client::protocol::{
+        ApnsCredentials, ApnsKey, NotifierUpload, SecretBytes, SecretText, VendorCredentials,
+    };
+    use pushbind_client::{ApnsEnvironment, ErrorCode};
+
+    let server = standin().await;
+    let daemon = Daemon::start(&server.url()).await;
+    let upload = NotifierUpload {
+        name: "slow".into(),
+        credentials: VendorCredentials::Apns(ApnsCredentials {
+            environment: ApnsEnvironment::Production,
+            bundle_id: "com.example.chat".into(),
+            key: ApnsKey::Certificate {
+                p12: SecretBytes::new(slow_p12()),
+                passphrase: SecretText::new(credentials::PASSPHRASE),
+            },
+        }),
+    };
+    // One upload for each runtime worker the daemon may have, so that checks
+    // run on the runtime would leave none free.
+    // NOTE: each check takes seconds in a debug build only. An optimized
+    // build checks fast enough to pass this test even on the runtime.
+    let workers = std::thread::available_parallelism().map_or(2, usize::from);
+    let mut uploads = Vec::new();
+    for _ in 0..workers {
+        let mut client = daemon.client().await;
+        let upload = upload.clone();
+        uploads.push(tokio::spawn(async move {
+            client.upload_notifier(&upload).await
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    let started = std::time::Instant::now();
+    daemon.status().await;
+    let elapsed = started.elapsed();
+    assert!(
+        elapsed < Duration::from_secs(1),
+        "status took {elapsed:?} during certificate checks"
+    );
+    for upload in uploads {
+        let err = upload.await.unwrap().unwrap_err();
+        assert_eq!(common::code(&err), ErrorCode::InvalidArgument, "{err}");
+        assert!(err.to_string().contains("invalid passphrase"), "{err}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn server_error_quoting_secret_redacted() {
+    use pushbind_standin::{Fault, Route};
+
+    let server = standin().await;
+    let daemon = Daemon::start(&server.url()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let secret = "Yx3Jz1c0AbCdEfGh12345==";
+    let file = write(dir.path(), "xiaomi", secret.as_bytes());
+    let key = ec_p8_pem();
+    let key_line = key.lines().nth(1).unwrap().to_owned();
+    let p8 = write(dir.path(), "key.p8", key.as_bytes());
+    let uploads = [
+        (
+            secret.to_owned(),
+            vec![
+                "certs",
+                "upload",
+                "xiaomi",
+                "--name",
+                "2882303761518000000",
+                "--file",
+                &file,
+                "--package-name",
+                "com.example.chat",
+            ],
+        ),
+        (
+            key_line.clone(),
+            vec![
+                "certs",
+                "upload",
+                "apns",
+                "--name",
+                "apns-p8",
+                "--file",
+                &p8,
+                "--key-id",
+                "ABC123DEFG",
+                "--team-id",
+                "TEAM123456",
+                "--bundle-id",
+                "com.example.chat",
+                "--environment",
+                "production",
+            ],
+        ),
+    ];
+    for (quoted, args) in uploads {
+        let description = format!("value {quoted} is invalid");
+        server.inject(Fault::error(
+            Route::CreateNotifier,
+            1,
+            400,
+            "illegal_argument",
+            &description,
+        ));
+        let output = pushbind(&daemon, &args);
+        let message = text(&output.stderr);
+        assert_eq!(output.status.code(), Some(7), "{message}");
+        assert!(message.contains("illegal_argument"), "{message}");
+        assert!(message.contains("value ******** is invalid"), "{message}");
+        assert!(!message.contains(&quoted), "{message}");
+    }
+    let log = daemon.log();
+    assert!(log.contains("certificate upload failed"), "{log}");
+    assert!(!log.contains(secret), "the log holds the secret");
+    assert!(!log.contains(&key_line), "the log holds a line of the key");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn invisible_characters_rejected() {
+    let server = standin().await;
+    let daemon = Daemon::start(&server.url()).await;
+    let dir = tempfile::tempdir().unwrap();
+    // Windows editors start a UTF-8 file with a byte-order mark.
+    let with_bom = write(dir.path(), "xiaomi", "\u{FEFF}Yx3Jz1c0AbCdEf".as_bytes());
+    let output = pushbind(
+        &daemon,
+        &[
+            "certs",
+            "upload",
+            "xiaomi",
+            "--name",
+            "2882303761518000000",
+            "--file",
+            &with_bom,
+            "--package-name",
+            "com.example.chat",
+        ],
+    );
+    let message = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(6), "{message}");
+    assert!(
+        message.contains("invalid app_secret: contains a character that is not printable ASCII"),
+        "{message}"
+    );
+    assert!(!message.contains("Yx3Jz1c0"), "{message}");
+
+    let p8 = write(dir.path(), "key.p8", ec_p8_pem().as_bytes());
+    for name in ["prod\u{200B}apns", "prod\u{202E}apns"] {
+        let output = pushbind(
+            &daemon,
+            &[
+                "certs",
+                "upload",
+                "apns",
+                "--name",
+                name,
+                "--file",
+                &p8,
+                "--key-id",
+                "ABC123DEFG",
+                "--team-id",
+                "TEAM123456",
+                "--bundle-id",
+                "com.example.chat",
+                "--environment",
+                "production",
+            ],
+        );
+        let message = text(&output.stderr);
+        assert_eq!(output.status.code(), Some(6), "{name:?}: {message}");
+        assert!(message.contains("invisible character"), "{message}");
+    }
+    assert_eq!(
+        server.notifiers_named(APP_KEY, "2882303761518000000"),
+        Vec::new()
+    );
+}

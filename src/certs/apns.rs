@@ -6,8 +6,6 @@ use p12_keystore::Pkcs12Archive;
 use pushbind_client::protocol::{
     ApnsCredentials, ApnsEnvironment, ApnsKey, SecretBytes, SecretText, UnixMillis,
 };
-use rustls_pki_types::PrivatePkcs8KeyDer;
-use rustls_pki_types::pem::PemObject;
 use x509_parser::certificate::X509Certificate;
 use x509_parser::der_parser::ber::BerObjectContent;
 use x509_parser::der_parser::der::parse_der;
@@ -15,6 +13,7 @@ use x509_parser::oid_registry::Oid;
 use x509_parser::prelude::FromDer;
 
 use super::fields::bundle_id;
+use super::pem::single_private_key;
 use super::{CertError, CertFacts, UploadForm};
 
 /// Apple's certificate extension listing the push topics (bundle IDs) a
@@ -80,16 +79,11 @@ fn check_apple_id(field: &'static str, value: &str, place: &str) -> Result<(), C
     Ok(())
 }
 
-/// Checks that `p8` is a PEM PKCS#8 EC P-256 private key.
+/// Checks that `p8` is one PEM PKCS#8 EC P-256 private key and nothing else.
 fn check_p8(p8: &SecretText) -> Result<(), CertError> {
-    let der = PrivatePkcs8KeyDer::from_pem_slice(p8.expose().as_bytes()).map_err(|_| {
-        CertError::new(
-            "p8",
-            format!(
-                "is not a PEM \"BEGIN PRIVATE KEY\" block; pass the AuthKey_KEYID.p8 file \
-                 downloaded from {ACCOUNT} under Keys"
-            ),
-        )
+    let der = single_private_key(p8.expose()).map_err(|err| {
+        let fix = format!("pass the AuthKey_KEYID.p8 file downloaded from {ACCOUNT} under Keys");
+        CertError::new("p8", err.message(&fix))
     })?;
     EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, der.secret_pkcs8_der()).map_err(
         |err| {

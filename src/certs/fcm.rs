@@ -3,11 +3,10 @@
 
 use aws_lc_rs::rsa::KeyPair;
 use pushbind_client::protocol::{FcmCredentials, SecretBytes};
-use rustls_pki_types::PrivatePkcs8KeyDer;
-use rustls_pki_types::pem::PemObject;
 use serde_json::Value;
 
 use super::fields::digits;
+use super::pem::single_private_key;
 use super::{CertError, CertFacts, UploadForm};
 
 const CONSOLE: &str = "the Firebase console, Project settings > Service accounts > \
@@ -91,13 +90,14 @@ pub fn check(
     Ok(CertFacts::default())
 }
 
-/// Checks that `pem` is a PKCS#8 RSA private key, as Google issues them.
+/// Checks that `pem` is one PKCS#8 RSA private key, as Google issues them,
+/// and nothing else.
 fn check_private_key(pem: &str) -> Result<(), CertError> {
-    let der = PrivatePkcs8KeyDer::from_pem_slice(pem.as_bytes()).map_err(|_| {
+    let der = single_private_key(pem).map_err(|err| {
+        let fix = format!("the file may have been edited, so download it again from {CONSOLE}");
         CertError::new(
             "service_account",
-            "private_key is not a PEM \"BEGIN PRIVATE KEY\" block; the file may have been \
-             edited, so download it again",
+            format!("private_key {}", err.message(&fix)),
         )
     })?;
     KeyPair::from_pkcs8(der.secret_pkcs8_der()).map_err(|err| {

@@ -9,8 +9,9 @@ use super::CertError;
 const MAX_SETTING_LEN: usize = 255;
 
 /// Checks a certificate name: the limits of a bind's `notifier_name`
-/// (1 to 128 bytes, no control characters) and no white space at either
-/// end, which a device could never send back exactly.
+/// (1 to 128 bytes, no control characters), no white space at either end
+/// and no invisible format character, which devices rarely send back
+/// exactly.
 pub fn certificate_name(name: &str) -> Result<(), CertError> {
     validate::notifier_name(name).map_err(|err| CertError::new("name", err.reason))?;
     if name.trim() != name {
@@ -19,7 +20,34 @@ pub fn certificate_name(name: &str) -> Result<(), CertError> {
             format!("{name:?} starts or ends with white space; remove it"),
         ));
     }
+    if let Some((position, c)) = name.chars().enumerate().find(|(_, c)| is_invisible(*c)) {
+        return Err(CertError::new(
+            "name",
+            format!(
+                "{name:?} contains the invisible character U+{:04X} at position {position}, \
+                 which devices would have to send back exactly; remove it",
+                u32::from(c)
+            ),
+        ));
+    }
     Ok(())
+}
+
+/// Returns whether `c` is a Unicode format character that shows as nothing
+/// or reorders the text around it: a zero-width space or joiner, a
+/// direction mark, override or isolate, a word joiner, a soft hyphen or a
+/// byte-order mark.
+fn is_invisible(c: char) -> bool {
+    matches!(
+        c,
+        '\u{00AD}'
+            | '\u{180E}'
+            | '\u{200B}'..='\u{200F}'
+            | '\u{202A}'..='\u{202E}'
+            | '\u{2060}'..='\u{2064}'
+            | '\u{2066}'..='\u{2069}'
+            | '\u{FEFF}'
+    )
 }
 
 /// Checks a setting that is not secret: 1 to 255 bytes with no white space
@@ -71,8 +99,10 @@ pub fn digits(
     Ok(())
 }
 
-/// Checks a secret: present, at most 1024 bytes, no white space or control
-/// characters. The message never repeats the value.
+/// Checks a secret: present, at most 1024 bytes, printable ASCII only. The
+/// vendors' consoles show their secrets in ASCII letters, digits and
+/// symbols, so anything else is a copying mistake, such as a byte-order
+/// mark that an editor added. The message never repeats the value.
 pub fn secret(field: &'static str, value: &SecretText, hint: &str) -> Result<(), CertError> {
     let value = value.expose();
     if value.is_empty() {
@@ -89,6 +119,13 @@ pub fn secret(field: &'static str, value: &SecretText, hint: &str) -> Result<(),
         let message = format!(
             "contains white space or a control character at position {position}; copy it \
              again without line breaks or spaces ({hint})"
+        );
+        return Err(CertError::new(field, message));
+    }
+    if let Some(position) = value.chars().position(|c| !c.is_ascii_graphic()) {
+        let message = format!(
+            "contains a character that is not printable ASCII at position {position}, such as \
+             a byte-order mark or a zero-width space; copy it again as plain text ({hint})"
         );
         return Err(CertError::new(field, message));
     }
@@ -175,6 +212,11 @@ mod tests {
         assert!(certificate_name("a\u{1b}b").is_err());
         let err = certificate_name(" apns").unwrap_err();
         assert!(err.message.contains("white space"), "{}", err.message);
+        assert!(certificate_name("推送证书").is_ok());
+        for invisible in ["zero\u{200B}width", "a\u{202E}b", "\u{FEFF}apns"] {
+            let err = certificate_name(invisible).unwrap_err();
+            assert!(err.message.contains("invisible"), "{}", err.message);
+        }
     }
 
     #[test]
@@ -206,6 +248,9 @@ mod tests {
     fn secret_errors_hide_value() {
         let err = secret("app_secret", &SecretText::new("abc def"), "hint").unwrap_err();
         assert!(!err.message.contains("abc"), "{}", err.message);
+        let err = secret("app_secret", &SecretText::new("\u{FEFF}abc"), "hint").unwrap_err();
+        assert!(err.message.contains("position 0"), "{}", err.message);
+        assert!(secret("app_secret", &SecretText::new("Yx3+/Jz1=="), "hint").is_ok());
         let err = hex_secret("master_secret", &SecretText::new("xyz"), 32, "hint").unwrap_err();
         assert!(err.message.contains("32 hexadecimal"), "{}", err.message);
         assert!(!err.message.contains("xyz"), "{}", err.message);

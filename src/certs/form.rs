@@ -6,6 +6,10 @@ use std::fmt;
 
 use pushbind_client::protocol::{SecretBytes, SecretText, Vendor};
 
+/// Minimum length in bytes of a secret, or of a line of a secret file, that
+/// [`UploadForm::redact`] replaces.
+pub const MIN_REDACTED_LEN: usize = 6;
+
 /// One part's value.
 #[derive(Clone)]
 pub enum FormValue {
@@ -90,6 +94,42 @@ impl UploadForm {
         });
     }
 
+    /// Replaces each secret of the form that occurs in `message` with
+    /// `********`, for messages from the server, which may quote what it
+    /// was sent. A text file is matched line by line, so that a quoted line
+    /// of a key is caught too.
+    ///
+    /// NOTE: values shorter than [`MIN_REDACTED_LEN`] bytes are left alone,
+    /// because replacing them would garble ordinary words, so such a
+    /// secret quoted by the server still shows.
+    pub fn redact(&self, message: &str) -> String {
+        let mut fragments: Vec<&str> = Vec::new();
+        for part in &self.parts {
+            match &part.value {
+                FormValue::Text(_) => {}
+                FormValue::Secret(secret) => fragments.push(secret.expose()),
+                FormValue::File { bytes, .. } => {
+                    if let Ok(text) = std::str::from_utf8(bytes.expose()) {
+                        fragments.push(text);
+                        // JSON files escape their line breaks as `\n`.
+                        let lines = text.split('\n').flat_map(|line| line.split("\\n"));
+                        fragments.extend(lines.map(str::trim));
+                    }
+                }
+            }
+        }
+        fragments.retain(|fragment| fragment.len() >= MIN_REDACTED_LEN);
+        // Longest first, so that a whole file is replaced before its lines.
+        fragments.sort_by_key(|fragment| std::cmp::Reverse(fragment.len()));
+        let mut redacted = message.to_owned();
+        for fragment in fragments {
+            if redacted.contains(fragment) {
+                redacted = redacted.replace(fragment, "********");
+            }
+        }
+        redacted
+    }
+
     /// Returns the value of the text part `name`, if there is one.
     pub fn text_value(&self, name: &str) -> Option<&str> {
         self.parts
@@ -99,5 +139,32 @@ impl UploadForm {
                 FormValue::Text(text) => Some(text.as_str()),
                 _ => None,
             })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redact_replaces_secrets_and_key_lines() {
+        let mut form = UploadForm::new(Vendor::Apns, "apns");
+        form.secret("passphrase", &SecretText::new("hunter22"));
+        let pem = "-----BEGIN PRIVATE KEY-----\nMIGHAgEAMBMGByqGSM49\n-----END PRIVATE KEY-----\n";
+        form.file("key.p8", SecretBytes::new(pem.as_bytes()));
+        let message = "bad passphrase hunter22 for key MIGHAgEAMBMGByqGSM49 (pass)";
+        let redacted = form.redact(message);
+        assert!(!redacted.contains("hunter22"), "{redacted}");
+        assert!(!redacted.contains("MIGHAgEAMBMGByqGSM49"), "{redacted}");
+        assert!(redacted.contains("(pass)"), "{redacted}");
+    }
+
+    #[test]
+    fn redact_splits_json_escaped_lines() {
+        let mut form = UploadForm::new(Vendor::Fcm, "123");
+        let json = r#"{"private_key": "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkq\n"}"#;
+        form.file("service-account.json", SecretBytes::new(json.as_bytes()));
+        let redacted = form.redact("cannot parse MIIEvQIBADANBgkq");
+        assert_eq!(redacted, "cannot parse ********");
     }
 }

@@ -9,6 +9,7 @@ mod apns;
 mod fcm;
 mod fields;
 mod form;
+mod pem;
 mod vendors;
 
 use std::fmt;

@@ -8,7 +8,7 @@ use std::time::Duration;
 use pushbind_client::protocol::{
     ErrorCode, ErrorReply, Event, NotifierDetails, NotifierInfo, NotifierUpload, UnixMillis, Vendor,
 };
-use tokio::sync::watch;
+use tokio::sync::{Semaphore, watch};
 
 use super::Daemon;
 use super::handlers::{Reply, internal, max_age_ms};
@@ -30,10 +30,7 @@ pub(super) fn window_ms(daemon: &Daemon) -> i64 {
 /// refreshes the cache. The secrets leave this function only towards the
 /// server.
 pub(super) async fn upload(daemon: &Daemon, upload: NotifierUpload) -> Reply<NotifierInfo> {
-    let now = now_millis();
-    let checked = certs::check(&upload, now)
-        .map_err(|err| ErrorReply::new(ErrorCode::InvalidArgument, err.to_string()))?;
-    drop(upload);
+    let checked = check_off_runtime(upload).await?;
     let vendor = checked.form.vendor;
     let name = checked
         .form
@@ -62,7 +59,15 @@ pub(super) async fn upload(daemon: &Daemon, upload: NotifierUpload) -> Reply<Not
         );
         return Err(ErrorReply::new(ErrorCode::InvalidArgument, message));
     }
-    let created = daemon.sync.upload_notifier(&checked.form).await?;
+    let created = daemon
+        .sync
+        .upload_notifier(&checked.form)
+        .await
+        .map_err(|mut err| {
+            err.message = checked.form.redact(&err.message);
+            tracing::warn!(%name, %vendor, error = %err.message, "certificate upload failed");
+            err
+        })?;
     tracing::info!(name = %created.name, provider = %created.provider, uuid = %created.uuid, "uploaded certificate");
     if let Some(expires_at) = checked.facts.expires_at {
         let record = created.clone();
@@ -84,6 +89,33 @@ pub(super) async fn upload(daemon: &Daemon, upload: NotifierUpload) -> Reply<Not
     refresh_after_change(daemon).await;
     warn_expiring(daemon).await;
     Ok(info_of(daemon, created, checked.facts.expires_at))
+}
+
+/// Runs the checks of one upload at a time on a blocking thread. Opening a
+/// `.p12` derives a key for its MAC and for each encrypted bag, and
+/// p12-keystore 0.4 allows a million PBKDF iterations for each, so a
+/// hostile file can take seconds of CPU or more. On the async runtime that
+/// would stall every other client's requests.
+async fn check_off_runtime(upload: NotifierUpload) -> Reply<certs::CheckedUpload> {
+    static CHECKS: Semaphore = Semaphore::const_new(1);
+    let _permit = CHECKS
+        .acquire()
+        .await
+        .expect("the semaphore of certificate checks is never closed");
+    let now = now_millis();
+    let result = tokio::task::spawn_blocking(move || certs::check(&upload, now)).await;
+    match result {
+        Ok(checked) => {
+            checked.map_err(|err| ErrorReply::new(ErrorCode::InvalidArgument, err.to_string()))
+        }
+        Err(err) => {
+            tracing::error!(error = %err, "the certificate check failed to finish");
+            Err(ErrorReply::new(
+                ErrorCode::Internal,
+                format!("the certificate check failed to finish: {err}"),
+            ))
+        }
+    }
 }
 
 /// Deletes the certificate `name` (of `vendor`, when several share it) from

@@ -111,7 +111,8 @@ pub(crate) enum UploadCommand {
         /// APNs environment of the certificate
         #[arg(long, value_enum, ignore_case = true)]
         environment: EnvironmentArg,
-        /// File with the .p12 passphrase; `-` reads standard input
+        /// File with the .p12 passphrase; `-` reads standard input. An empty
+        /// file means a .p12 exported without a passphrase
         #[arg(long, value_name = "PATH", conflicts_with_all = ["key_id", "team_id"])]
         passphrase_file: Option<PathBuf>,
         /// Key ID of a .p8 key: 10 characters of A-Z and 0-9
@@ -126,8 +127,10 @@ pub(crate) enum UploadCommand {
     Fcm {
         #[command(flatten)]
         common: Common,
+        /// Kind of FCM message the IM server sends [default: the server's]
         #[arg(long, value_enum)]
         push_type: Option<PushTypeArg>,
+        /// Priority of FCM messages [default: the server's]
         #[arg(long, value_enum)]
         priority: Option<PriorityArg>,
     },
@@ -135,12 +138,17 @@ pub(crate) enum UploadCommand {
     Huawei {
         #[command(flatten)]
         common: Common,
+        /// The app's Android package name (applicationId), such as
+        /// com.example.chat
         #[arg(long)]
         package_name: String,
+        /// Project ID from AppGallery Connect: digits
         #[arg(long)]
         project_id: Option<String>,
+        /// Message category Huawei approved for the app, such as IM
         #[arg(long)]
         category: Option<String>,
+        /// Intent action of the activity a tap on the notification opens
         #[arg(long)]
         click_action: Option<String>,
     },
@@ -148,12 +156,18 @@ pub(crate) enum UploadCommand {
     Honor {
         #[command(flatten)]
         common: Common,
+        /// Client ID from the Honor developer console (not secret)
         #[arg(long)]
         client_id: String,
+        /// The app's Android package name (applicationId), such as
+        /// com.example.chat
         #[arg(long)]
         package_name: Option<String>,
+        /// Full class name of the launcher activity whose icon shows the
+        /// badge
         #[arg(long)]
         badge_class: Option<String>,
+        /// Intent action of the activity a tap on the notification opens
         #[arg(long)]
         action: Option<String>,
     },
@@ -161,8 +175,11 @@ pub(crate) enum UploadCommand {
     Oppo {
         #[command(flatten)]
         common: Common,
+        /// The app's Android package name (applicationId), such as
+        /// com.example.chat
         #[arg(long)]
         package_name: String,
+        /// Notification channel id for the vendor's messages
         #[arg(long)]
         channel_id: Option<String>,
     },
@@ -171,10 +188,14 @@ pub(crate) enum UploadCommand {
     Vivo {
         #[command(flatten)]
         common: Common,
+        /// App Key from the vivo developer platform (not secret)
         #[arg(long)]
         app_key: String,
+        /// The app's Android package name (applicationId), such as
+        /// com.example.chat
         #[arg(long)]
         package_name: String,
+        /// vivo message category, such as IM
         #[arg(long)]
         category: Option<String>,
         /// 0 for operational messages, 1 for system messages
@@ -185,8 +206,11 @@ pub(crate) enum UploadCommand {
     Xiaomi {
         #[command(flatten)]
         common: Common,
+        /// The app's Android package name (applicationId), such as
+        /// com.example.chat
         #[arg(long)]
         package_name: String,
+        /// Notification channel id for the vendor's messages
         #[arg(long)]
         channel_id: Option<String>,
     },
@@ -194,8 +218,11 @@ pub(crate) enum UploadCommand {
     Meizu {
         #[command(flatten)]
         common: Common,
+        /// The app's Android package name (applicationId), such as
+        /// com.example.chat
         #[arg(long)]
         package_name: String,
+        /// Full class name of the activity a tap on the notification opens
         #[arg(long)]
         click_activity: Option<String>,
     },
@@ -260,8 +287,17 @@ fn connect(socket: &Path) -> anyhow::Result<pushbind_client::blocking::Client> {
 }
 
 /// Reads a credential file, or standard input for `-`, up to
-/// [`MAX_CREDENTIAL_FILE_LEN`] bytes.
+/// [`MAX_CREDENTIAL_FILE_LEN`] bytes. An empty file is an error.
 fn read_file(path: &Path, option: &str) -> anyhow::Result<Vec<u8>> {
+    let bytes = read_file_or_empty(path, option)?;
+    if bytes.is_empty() {
+        return Err(InvalidInput(format!("{option} {} is empty", path.display())).into());
+    }
+    Ok(bytes)
+}
+
+/// Reads a file as [`read_file`] does, but returns an empty file's content.
+fn read_file_or_empty(path: &Path, option: &str) -> anyhow::Result<Vec<u8>> {
     let limit = MAX_CREDENTIAL_FILE_LEN as u64 + 1;
     let mut bytes = Vec::new();
     let result = if path == Path::new("-") {
@@ -278,15 +314,15 @@ fn read_file(path: &Path, option: &str) -> anyhow::Result<Vec<u8>> {
         );
         return Err(InvalidInput(message).into());
     }
-    if bytes.is_empty() {
-        return Err(InvalidInput(format!("{option} {shown} is empty")).into());
-    }
     Ok(bytes)
 }
 
 /// Reads a text secret; trailing line breaks are removed.
 fn read_text(path: &Path, option: &str) -> anyhow::Result<SecretText> {
-    let bytes = read_file(path, option)?;
+    text_of(read_file(path, option)?, path, option)
+}
+
+fn text_of(bytes: Vec<u8>, path: &Path, option: &str) -> anyhow::Result<SecretText> {
     let text = String::from_utf8(bytes)
         .map_err(|_| InvalidInput(format!("{option} {} is not UTF-8 text", path.display())))?;
     Ok(SecretText::new(text.trim_end_matches(['\r', '\n'])))
@@ -466,11 +502,11 @@ fn apns_key(
         .into());
     }
     let p12 = SecretBytes::new(read_file(file, "--file")?);
-    // An empty passphrase file stands for a .p12 exported without one.
-    let passphrase = match std::fs::metadata(&passphrase_file) {
-        Ok(meta) if meta.len() == 0 => SecretText::new(""),
-        _ => read_text(&passphrase_file, "--passphrase-file")?,
-    };
+    // An empty passphrase file stands for a .p12 exported without one. The
+    // content decides, not the file's size, because a pipe such as
+    // /dev/stdin or `<(...)` reports a size of 0 whatever it carries.
+    let bytes = read_file_or_empty(&passphrase_file, "--passphrase-file")?;
+    let passphrase = text_of(bytes, &passphrase_file, "--passphrase-file")?;
     Ok(ApnsKey::Certificate { p12, passphrase })
 }
 
