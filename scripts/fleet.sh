@@ -8,9 +8,9 @@ cd "$(dirname "$0")/.."
 run() {
     local name=$1
     shift
-    printf '{"case":"%s","result":' "$name"
-    cargo bench --quiet --bench fleet -- --json "$@"
-    printf '}\n'
+    local result
+    result=$(cargo bench --quiet --bench fleet -- --json "$@")
+    printf '{"case":"%s","result":%s}\n' "$name" "$result"
 }
 
 cases=${*:-"paced-1k paced-10k paced-1k-long unpaced-1k unpaced-10k small-guess large-guess"}

@@ -47,10 +47,10 @@ struct Worker {
     server_was_down: bool,
     /// The bearer token rejection count last announced with `TokenNeeded`.
     token_needed_announced: u64,
-    /// The user and this device's bindings from the last binding call this
-    /// pass that the server answered.
+    /// The user and this device's bindings from the response to this pass's
+    /// last successful binding call.
     last_answer: Option<(String, Vec<(String, String)>)>,
-    /// Binding calls answered 429 `reach_limit` in a row, for paced
+    /// Binding calls in a row that received 429 `reach_limit`, for paced
     /// retries.
     limited_in_a_row: u32,
     /// Failed comparisons with the server in a row.
@@ -254,8 +254,8 @@ impl Worker {
     /// Compares bindings with the server once calls succeed again after
     /// transient failures: the server may have changed while unreachable.
     ///
-    /// A binding call's answer lists this device's bindings for its user,
-    /// which is all the comparison repairs. When such an answer for the
+    /// A binding call's response lists this device's bindings for its user,
+    /// which is all the comparison repairs. When such a response for the
     /// logged-in user came back, it serves as the comparison; a fleet of
     /// daemons that recovers together then spends none of the app's shared
     /// rate limit on list calls. Otherwise the list is fetched.
@@ -273,7 +273,9 @@ impl Worker {
         if let (Some((user, mine)), Ok(Some(current))) = (answer, current)
             && user == current
         {
-            tracing::info!("server reachable again; comparing bindings with its answer");
+            tracing::info!(
+                "server reachable again; comparing bindings with a binding call's response"
+            );
             match self.compare(user, mine, None).await {
                 Ok(()) => {
                     self.reconcile_error = None;
@@ -331,8 +333,8 @@ impl Worker {
         self.next_reconcile = Instant::now() + delay;
     }
 
-    /// The delay before a periodic comparison or list fetch is tried again
-    /// after its `failures`-th failure in a row, of `kind`: paced like
+    /// Returns the delay before a periodic comparison or list fetch is tried
+    /// again after its `failures`-th failure in a row, of `kind`: paced like
     /// binding calls when the fleet's size is known, otherwise `retry_max`
     /// or `interval`, whichever is shorter, with jitter.
     fn timer_retry(&self, failures: u32, kind: FailureKind, interval: Duration) -> Duration {
@@ -383,9 +385,9 @@ impl Worker {
     }
 
     /// Repairs `user`'s bindings from the server's list of this device's,
-    /// `mine`, and tells subscribers what the server removed. `others` are
-    /// the user's bindings on other devices, when the server's answer
-    /// included them.
+    /// `mine`, and publishes an event for each binding the server removed.
+    /// `others` are the user's bindings on other devices, when the server's
+    /// response included them.
     async fn compare(
         &self,
         user: String,
