@@ -132,6 +132,9 @@ pub(crate) fn status(report: &StatusReport, now: UnixMillis) -> String {
     line(&mut text, "outbox", outbox_text(&report.outbox, now));
     certificate_cache_section(&mut text, &report.notifiers, now);
     expiring_lines(&mut text, &report.certificates, now);
+    if !report.certificates.is_empty() {
+        text.push_str(&certificate_table(&report.certificates, now));
+    }
     unmanaged_section(&mut text, &report.unmanaged);
     history_section(&mut text, &report.history, now);
     text
@@ -845,20 +848,39 @@ mod tests {
         assert!(line_starting(&text, "u1").contains("pending"));
     }
 
+    fn expiring_apns() -> NotifierInfo {
+        NotifierInfo {
+            name: "prod-apns".into(),
+            uuid: "0c6e".into(),
+            provider: "APNS".into(),
+            environment: Some("PRODUCTION".into()),
+            package_name: None,
+            disabled: false,
+            modified: Some(NOW - MINUTE),
+            expires_at: Some(NOW + 20 * 24 * 60 * MINUTE),
+            expiring: true,
+        }
+    }
+
+    #[test]
+    fn status_lists_certificates() {
+        let report = StatusReport {
+            certificates: vec![expiring_apns()],
+            ..report()
+        };
+        let text = status(&report, NOW);
+        let row = line_starting(&text, "prod-apns");
+        assert!(row.contains("apns"), "{row}");
+        assert!(row.contains("PRODUCTION"), "{row}");
+        assert!(row.contains("in 20d !"), "{row}");
+        let flag = line_starting(&text, "EXPIRING");
+        assert!(flag.contains("prod-apns (APNS) expires in 20d"), "{flag}");
+    }
+
     #[test]
     fn certificates_table() {
         let list = NotifierList {
-            notifiers: vec![NotifierInfo {
-                name: "prod-apns".into(),
-                uuid: "0c6e".into(),
-                provider: "APNS".into(),
-                environment: Some("PRODUCTION".into()),
-                package_name: None,
-                disabled: false,
-                modified: Some(NOW - MINUTE),
-                expires_at: Some(NOW + 20 * 24 * 60 * MINUTE),
-                expiring: true,
-            }],
+            notifiers: vec![expiring_apns()],
             cache: NotifierCacheInfo {
                 count: 1,
                 fetched_at: Some(NOW - MINUTE),
