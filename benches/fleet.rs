@@ -122,6 +122,14 @@ fn main() -> anyhow::Result<()> {
     let _ = stop_server.send(());
     let report = result?;
     report.print(&args);
+    if report.confirmed < report.devices || report.missing_on_server > 0 {
+        bail!(
+            "{} of {} devices confirmed, {} new tokens missing on the server",
+            report.confirmed,
+            report.devices,
+            report.missing_on_server
+        );
+    }
     Ok(())
 }
 
@@ -216,7 +224,8 @@ async fn simulate(args: &Args, standin: &Standin, url: &str) -> anyhow::Result<R
     let mut engines = Vec::with_capacity(args.devices);
     for device in 0..args.devices {
         let store = Store::open_in_memory(&pool, settings.history_limit)?;
-        let client = ImClient::with_http(http.clone(), &server, None);
+        let client = ImClient::with_http(http.clone(), &server, None)
+            .with_token_wait_max(settings.fleet_window);
         let (sync, task) = sync::spawn(
             store.clone(),
             Ok(Arc::new(client)),

@@ -79,7 +79,11 @@ const KEYS: &[Key] = &[
         Some("1s"),
         "first retry delay after a transient failure",
     ),
-    key("retry_max", Some("5m"), "maximum retry delay"),
+    key(
+        "retry_max",
+        Some("5m"),
+        "maximum retry delay; with fleet_size set, server failures are retried at the fleet's pace instead",
+    ),
     key(
         "request_timeout",
         Some("15s"),
@@ -98,7 +102,7 @@ const KEYS: &[Key] = &[
     key(
         "fleet_size",
         None,
-        "about how many devices of the app run pushbind; when set, retries after server failures are paced so the whole fleet stays within the app's rate limit",
+        "about how many daemons of the app run pushbind, one per user on each machine, set alike on every device; when set, retries after server failures are paced so the whole fleet stays within the app's rate limit",
     ),
     key(
         "app_rate_limit",
@@ -247,6 +251,9 @@ pub struct ServerConfig {
 /// benchmark (`docs/fleet.md`), 1.1 let up to 4 % of calls receive 429 and
 /// 1.15 kept them under 1 %.
 const FLEET_HEADROOM: f64 = 1.15;
+
+/// Maximum period of paced retries, the same as the maximum `Retry-After` honoured.
+const MAX_FLEET_WINDOW: Duration = crate::sync::backoff::MAX_RETRY_AFTER;
 
 /// Returns the time a fleet of `size` devices needs to send one call each
 /// within `limit` calls per second, with [`FLEET_HEADROOM`] to spare.
@@ -563,7 +570,18 @@ impl RawConfig {
             return Ok(None);
         };
         let size = whole_number("fleet_size", size, 1_000_000_000)?;
-        Ok(Some(fleet_window(size, limit)))
+        let window = fleet_window(size, limit);
+        if window > MAX_FLEET_WINDOW {
+            return Err(self.invalid(
+                "fleet_size",
+                format!(
+                    "with app_rate_limit {limit}, retries would come every {} s, more than a \
+                     day; lower fleet_size or raise app_rate_limit",
+                    window.as_secs()
+                ),
+            ));
+        }
+        Ok(Some(window))
     }
 
     fn data_dir(&self) -> Result<PathBuf, ConfigError> {
@@ -990,6 +1008,22 @@ mod tests {
         )
         .unwrap();
         assert_eq!(config.sync.fleet_window, Some(Duration::from_secs(23)));
+    }
+
+    #[test]
+    fn fleet_window_longer_than_a_day_is_invalid() {
+        let err = load_from(
+            None,
+            &[],
+            &[("fleet_size", "1000000000"), ("app_rate_limit", "1")],
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("fleet_size"), "{err}");
+        assert!(err.contains("app_rate_limit 1"), "{err}");
+        assert!(err.contains("more than a day"), "{err}");
+        let config = load_from(None, &[], &[("fleet_size", "5000000")]).unwrap();
+        assert!(config.sync.fleet_window.unwrap() <= MAX_FLEET_WINDOW);
     }
 
     #[test]

@@ -819,3 +819,32 @@ async fn failed_comparison_waits_for_queued_call() {
     let status = daemon.status().await;
     assert_eq!(status.server.problem, None);
 }
+
+/// With `fleet_size` set, a failing token request is retried at the fleet's
+/// pace too, not after a wait that doubles from 5 s.
+#[tokio::test(flavor = "multi_thread")]
+async fn paced_token_requests_stay_one_window_apart() {
+    let server = standin().await;
+    server.inject(Fault::status(Route::Token, 4, 503));
+    // A window of 2.3 s, as in the test above.
+    let daemon = Daemon::start_with(&server.url(), "fleet_size = 2\napp_rate_limit = 1\n").await;
+    let mut client = daemon.client().await;
+    client.login("u1", None).await.unwrap();
+    client.bind_device_token("fcm-main", "T1").await.unwrap();
+    daemon
+        .wait_for_state("u1", "fcm-main", SyncState::Synced)
+        .await;
+    let times: Vec<_> = server
+        .calls()
+        .into_iter()
+        .filter(|call| call.route == Route::Token)
+        .map(|call| call.at)
+        .collect();
+    assert_eq!(times.len(), 5, "four failures and a success");
+    let window = std::time::Duration::from_millis(2300);
+    for pair in times.windows(2).skip(1) {
+        let gap = pair[1].duration_since(pair[0]).unwrap();
+        assert!(gap >= window.mul_f64(0.98), "{gap:?}");
+        assert!(gap < window * 2, "{gap:?}");
+    }
+}

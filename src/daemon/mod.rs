@@ -225,7 +225,7 @@ async fn build_client(
         Auth::ClientCredentials { .. } => None,
     };
     Ok(ImClient::new(server, config.sync.request_timeout, bearer)
-        .map(Arc::new)
+        .map(|client| Arc::new(client.with_token_wait_max(config.sync.fleet_window)))
         .map_err(|err| err.message))
 }
 

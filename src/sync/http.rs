@@ -84,6 +84,9 @@ pub struct ImClient {
     /// How many times the app's bearer token was found missing or
     /// rejected, so that the worker announces each one to apps once.
     token_rejections: AtomicU64,
+    /// Maximum wait between failed token requests, when the worker paces
+    /// its retries for a fleet.
+    token_wait_max: Option<Duration>,
 }
 
 /// Returns the base URL of the app's REST resources.
@@ -134,7 +137,17 @@ impl ImClient {
             bearer: Mutex::new(bearer),
             rejected: Mutex::new(None),
             token_rejections: AtomicU64::new(0),
+            token_wait_max: None,
         }
+    }
+
+    /// Caps the wait between failed token requests at `max`. With paced
+    /// retries the worker already spaces the calls of a fleet, and a
+    /// doubling wait of up to 128 x [`MIN_TOKEN_INTERVAL`] would keep a
+    /// restarted device from the server long after it recovered.
+    pub fn with_token_wait_max(mut self, max: Option<Duration>) -> Self {
+        self.token_wait_max = max;
+        self
     }
 
     /// Replaces the app's bearer token after a login that handed one over.
@@ -294,7 +307,11 @@ impl ImClient {
         if let Some(last) = state.last_request
             && state.failures > 0
         {
-            let next = last + MIN_TOKEN_INTERVAL * 2u32.pow(state.failures.min(8) - 1);
+            let mut wait = MIN_TOKEN_INTERVAL * 2u32.pow(state.failures.min(8) - 1);
+            if let Some(max) = self.token_wait_max {
+                wait = wait.min(max);
+            }
+            let next = last + wait;
             if now < next {
                 let mut err = ApiError::new(
                     FailureKind::Transient,

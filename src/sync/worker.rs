@@ -524,15 +524,20 @@ impl Worker {
 
     fn retry(&mut self, item: &OutboxItem, err: &ApiError) -> Attempt {
         let attempt = item.attempts + 1;
+        // A server failure with `Retry-After`, or a wait before the next
+        // token request, is paced too, but never sooner than that wait. A
+        // 429 with `Retry-After` follows the server alone.
         let paced = match (self.settings.fleet_window, err.retry_after) {
-            (Some(window), None) => paced_delay(
+            (Some(_), Some(_)) if err.kind != FailureKind::Transient => None,
+            (Some(window), after) => paced_delay(
                 attempt,
                 err.kind,
                 self.limited_in_a_row,
                 window.max(self.settings.retry_initial),
                 self.settings.retry_initial,
-            ),
-            _ => None,
+            )
+            .map(|delay| delay.max(after.unwrap_or_default())),
+            (None, _) => None,
         };
         let delay = paced.unwrap_or_else(|| {
             retry_delay(
