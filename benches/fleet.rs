@@ -9,7 +9,7 @@
 //! The run has three phases:
 //!
 //! 1. Setup, with the rate limit off: every engine logs in its own user and
-//!    binds a token, and the run waits until the server holds them all.
+//!    binds a token, and the run waits until the server has them all.
 //! 2. Outage: the rate limit is turned on, the server answers 503 to every
 //!    call, and every app hands its engine a new token. The engines retry
 //!    with back-off for the length of the outage.
@@ -32,7 +32,7 @@ use pushbind::config::{AppRef, Auth, Secret, ServerConfig, SyncSettings};
 use pushbind::store::{BindInput, Store, StorePool, bindings, now_millis};
 use pushbind::sync::{self, SyncHandle, http::ImClient};
 use pushbind_client::protocol::Event;
-use pushbind_standin::{AppSeed, Fault, NotifierSeed, Options, Route, Standin};
+use pushbind_standin::{AppSeed, Fault, NotifierSeed, Options, Standin};
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::Instant;
 
@@ -446,7 +446,7 @@ impl Report {
                 .unwrap_or_default()
                 .as_secs();
             *per_second.entry(second).or_default() += 1;
-            *by_route.entry(route_name(call.route).into()).or_default() += 1;
+            *by_route.entry(call.route.name().into()).or_default() += 1;
         }
         let ideal = args.devices as f64 / f64::from(args.limit);
         let recovery_s = recovery.as_secs_f64();
@@ -542,8 +542,4 @@ fn print_timeline(calls: &[pushbind_standin::Call], recovered_at: SystemTime, re
             from.as_secs_f64()
         );
     }
-}
-
-fn route_name(route: Route) -> &'static str {
-    route.name()
 }

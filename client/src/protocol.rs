@@ -187,7 +187,7 @@ pub enum Response {
     LoggedOut(LogoutReport),
     Binding(BindingView),
     Notifiers(NotifierList),
-    /// Answer to [`Request::UploadNotifier`] and [`Request::DeleteNotifier`]:
+    /// Response to [`Request::UploadNotifier`] and [`Request::DeleteNotifier`]:
     /// the certificate as the server returned it.
     NotifierChanged(NotifierInfo),
     NotifierDetails(NotifierDetails),
@@ -507,7 +507,7 @@ pub struct NotifierInfo {
     pub expiring: bool,
 }
 
-/// Answer to [`Request::ShowNotifier`].
+/// Response to [`Request::ShowNotifier`].
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NotifierDetails {
     /// The cached certificates of that name, one per vendor.

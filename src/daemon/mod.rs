@@ -135,7 +135,7 @@ pub async fn run(
     let connections = server::serve(listener, daemon.clone(), stop, stop_rx).await;
     tracing::info!("stopping");
     let _ = stop_tx.send(true);
-    // The task holds the daemon, so it must end before the database closes.
+    // The task owns a handle to the daemon, so it must end before the database closes.
     expiry_task.abort();
     let _ = expiry_task.await;
     if tokio::time::timeout(WORKER_STOP_TIMEOUT, worker_done)

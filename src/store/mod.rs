@@ -72,6 +72,15 @@ struct Lane {
     conn: Arc<Mutex<Connection>>,
 }
 
+impl Lane {
+    fn new(jobs: mpsc::Sender<Job>, conn: Connection) -> Self {
+        Self {
+            jobs,
+            conn: Arc::new(Mutex::new(conn)),
+        }
+    }
+}
+
 /// Handle to the database threads. Cheap to clone; the threads end when the
 /// last handle is dropped, after running every job already sent.
 #[derive(Clone, Debug)]
@@ -98,7 +107,7 @@ impl StoreThreads {
 }
 
 /// A fixed set of threads that run the jobs of many stores, for a process
-/// that holds thousands of them (the fleet benchmark). The daemon itself
+/// with thousands of them (the fleet benchmark). The daemon itself
 /// uses [`Store::open`], which gives its one store threads of its own.
 #[derive(Debug)]
 pub struct StorePool {
@@ -202,26 +211,12 @@ impl Store {
         };
         let (writes, write_thread) = spawn_thread("pushbind-store-write").map_err(thread_error)?;
         let (reads, read_thread) = spawn_thread("pushbind-store-read").map_err(thread_error)?;
-        let store = Self::with_lanes(writes, writer, reads, reader, history_limit);
-        Ok((store, StoreThreads(vec![write_thread, read_thread])))
-    }
-
-    /// Opens the database in `data_dir` like [`Store::open`], with its jobs
-    /// run by the threads of `pool`.
-    pub fn open_in(
-        pool: &StorePool,
-        data_dir: &Path,
-        history_limit: u32,
-    ) -> Result<Self, StoreError> {
-        let (_, writer, reader) = connect(data_dir)?;
-        let (writes, reads) = (pool.lane(), pool.lane());
-        Ok(Self::with_lanes(
-            writes,
-            writer,
-            reads,
-            reader,
+        let store = Self {
+            writes: Lane::new(writes, writer),
+            reads: Lane::new(reads, reader),
             history_limit,
-        ))
+        };
+        Ok((store, StoreThreads(vec![write_thread, read_thread])))
     }
 
     /// Opens a new, empty database held in memory, with its jobs run by the
@@ -234,33 +229,12 @@ impl Store {
         let mut conn = Connection::open_in_memory().map_err(unusable)?;
         configure(&conn).map_err(unusable)?;
         schema::migrate(&mut conn, path)?;
-        let lane = Lane {
-            jobs: pool.lane(),
-            conn: Arc::new(Mutex::new(conn)),
-        };
+        let lane = Lane::new(pool.lane(), conn);
         Ok(Self {
             writes: lane.clone(),
             reads: lane,
             history_limit,
         })
-    }
-
-    fn with_lanes(
-        writes: mpsc::Sender<Job>,
-        writer: Connection,
-        reads: mpsc::Sender<Job>,
-        reader: Connection,
-        history_limit: u32,
-    ) -> Self {
-        let lane = |jobs, conn| Lane {
-            jobs,
-            conn: Arc::new(Mutex::new(conn)),
-        };
-        Self {
-            writes: lane(writes, writer),
-            reads: lane(reads, reader),
-            history_limit,
-        }
     }
 
     /// Runs `job` on the reading thread and returns its result.
@@ -427,11 +401,10 @@ mod tests {
 
     #[tokio::test]
     async fn pooled_stores_keep_their_own_data() {
-        let dir = tempfile::tempdir().unwrap();
         let pool = StorePool::new(1).unwrap();
-        let on_disk = Store::open_in(&pool, dir.path(), 100).unwrap();
-        let in_memory = Store::open_in_memory(&pool, 100).unwrap();
-        for (store, value) in [(&on_disk, "disk"), (&in_memory, "memory")] {
+        let first = Store::open_in_memory(&pool, 100).unwrap();
+        let second = Store::open_in_memory(&pool, 100).unwrap();
+        for (store, value) in [(&first, "first"), (&second, "second")] {
             store
                 .write(move |tx| {
                     tx.execute(
@@ -443,7 +416,7 @@ mod tests {
                 .await
                 .unwrap();
         }
-        for (store, expected) in [(&on_disk, "disk"), (&in_memory, "memory")] {
+        for (store, expected) in [(&first, "first"), (&second, "second")] {
             let value: String = store
                 .read(|conn| {
                     Ok(
@@ -456,9 +429,8 @@ mod tests {
                 .unwrap();
             assert_eq!(value, expected);
         }
-        drop((on_disk, in_memory));
+        drop((first, second));
         pool.join();
-        assert!(dir.path().join(DATABASE_FILE_NAME).exists());
     }
 
     #[tokio::test]

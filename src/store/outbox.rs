@@ -283,9 +283,10 @@ pub struct ReconcileChange {
 
 /// Compares `user_id`'s bindings with the server's. `server` lists this
 /// device's as (certificate, token), and `others` the user's bindings on
-/// other devices as (device, certificate, token), or `None` when the
-/// server's answer did not include them (a binding call's answer lists only
-/// this device's): the list stored from the last full comparison is kept.
+/// other devices as (device, certificate, token). `others` is `None` when
+/// the server's response did not include them, because a binding call's
+/// response lists only this device's; the list stored from the last full
+/// comparison is then kept.
 /// Bindings with a call in flight or queued are left alone, because the
 /// call decides them.
 pub fn reconcile(

@@ -38,9 +38,9 @@ pub fn retry_delay(
     }
 }
 
-/// The delay before the next attempt when the fleet's retries are paced
-/// over `window`, the time the app's rate limit needs to admit one call of
-/// every device, or `None` when [`retry_delay`] applies.
+/// Returns the delay before the next attempt when the fleet's retries are
+/// paced over `window`, the time the app's rate limit needs to admit one
+/// call of every device, or `None` when [`retry_delay`] applies.
 ///
 /// A server failure (5xx, timeout, no connection) is likely failing the
 /// whole fleet at once, so the first retry is uniform over the whole

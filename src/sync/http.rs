@@ -457,7 +457,7 @@ fn multipart(form: &UploadForm) -> Result<reqwest::multipart::Form, ApiError> {
     Ok(multipart)
 }
 
-/// Returns the first certificate of an upload or delete answer.
+/// Returns the first certificate of an upload or delete response.
 fn first_notifier(envelope: &Value, what: &str) -> Result<NotifierRecord, ApiError> {
     parse_notifiers(envelope)?
         .into_iter()

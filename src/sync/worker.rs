@@ -256,9 +256,9 @@ impl Worker {
     ///
     /// A binding call's response lists this device's bindings for its user,
     /// which is all the comparison repairs. When such a response for the
-    /// logged-in user came back, it serves as the comparison; a fleet of
-    /// daemons that recovers together then spends none of the app's shared
-    /// rate limit on list calls. Otherwise the list is fetched.
+    /// logged-in user came back, it serves as the comparison, so a fleet of
+    /// daemons that recovers together spends none of the app's shared rate
+    /// limit on list calls. Otherwise the list is fetched.
     async fn note_server_state(&mut self, report: &SyncReport) {
         let answer = self.last_answer.take();
         if report.retrying > 0 {
@@ -334,16 +334,27 @@ impl Worker {
     }
 
     /// Returns the delay before a periodic comparison or list fetch is tried
-    /// again after its `failures`-th failure in a row, of `kind`: paced like
-    /// binding calls when the fleet's size is known, otherwise `retry_max`
-    /// or `interval`, whichever is shorter, with jitter.
+    /// again after its `failures`-th failure in a row, of `kind`. It is paced
+    /// like binding calls when the fleet's size is known. Otherwise it is
+    /// `retry_max` or `interval`, whichever is shorter, with jitter.
     fn timer_retry(&self, failures: u32, kind: FailureKind, interval: Duration) -> Duration {
+        self.paced_delay(failures, kind, failures)
+            .unwrap_or_else(|| jittered(self.settings.retry_max.min(interval)))
+    }
+
+    /// Returns the paced delay after a failure (see
+    /// [`super::backoff::paced_delay`]), or `None` when the fleet's size is
+    /// not configured or the failure is not paced. The window is at least
+    /// `retry_initial`.
+    fn paced_delay(
+        &self,
+        attempt: u32,
+        kind: FailureKind,
+        limited_in_a_row: u32,
+    ) -> Option<Duration> {
         let initial = self.settings.retry_initial;
-        let paced = self
-            .settings
-            .fleet_window
-            .and_then(|window| paced_delay(failures, kind, failures, window.max(initial), initial));
-        paced.unwrap_or_else(|| jittered(self.settings.retry_max.min(interval)))
+        let window = self.settings.fleet_window?.max(initial);
+        paced_delay(attempt, kind, limited_in_a_row, window, initial)
     }
 
     /// Returns whether a binding call is queued and not parked.
@@ -527,17 +538,11 @@ impl Worker {
         // A server failure with `Retry-After`, or a wait before the next
         // token request, is paced too, but never sooner than that wait. A
         // 429 with `Retry-After` follows the server alone.
-        let paced = match (self.settings.fleet_window, err.retry_after) {
-            (Some(_), Some(_)) if err.kind != FailureKind::Transient => None,
-            (Some(window), after) => paced_delay(
-                attempt,
-                err.kind,
-                self.limited_in_a_row,
-                window.max(self.settings.retry_initial),
-                self.settings.retry_initial,
-            )
-            .map(|delay| delay.max(after.unwrap_or_default())),
-            (None, _) => None,
+        let paced = match err.retry_after {
+            Some(_) if err.kind != FailureKind::Transient => None,
+            after => self
+                .paced_delay(attempt, err.kind, self.limited_in_a_row)
+                .map(|delay| delay.max(after.unwrap_or_default())),
         };
         let delay = paced.unwrap_or_else(|| {
             retry_delay(

@@ -510,7 +510,7 @@ fn apns_key(
     Ok(ApnsKey::Certificate { p12, passphrase })
 }
 
-/// Renders the answer to an upload or a delete.
+/// Renders the response to an upload or a delete.
 fn changed_text(verb: &str, info: &NotifierInfo, now: i64) -> String {
     let vendor = Vendor::from_provider(&info.provider)
         .map_or_else(|| info.provider.clone(), |v| v.name().to_owned());
@@ -529,7 +529,7 @@ fn changed_text(verb: &str, info: &NotifierInfo, now: i64) -> String {
     text
 }
 
-/// Renders the answer to `certs show`.
+/// Renders the response to `certs show`.
 fn show_text(details: &NotifierDetails, now: i64) -> String {
     let mut text = render::certificate_table(&details.notifiers, now);
     for info in details.notifiers.iter().filter(|n| n.disabled) {
