@@ -308,8 +308,17 @@ async fn other_user_cannot_reach_socket() {
         eprintln!("not root: cannot run the CLI as another user; checked the owner only");
         return;
     }
+    use std::os::unix::fs::PermissionsExt;
     use std::os::unix::process::CommandExt;
-    let other = std::process::Command::new(env!("CARGO_BIN_EXE_pushbind"))
+    // The other user must be able to run the CLI, and the build directory
+    // may sit in a checkout only the owner can enter (a `mktemp -d`), so
+    // it runs a copy from a directory open to all.
+    let open_dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(open_dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let cli = open_dir.path().join("pushbind");
+    std::fs::copy(env!("CARGO_BIN_EXE_pushbind"), &cli).unwrap();
+    std::fs::set_permissions(&cli, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let other = std::process::Command::new(&cli)
         .arg("--socket")
         .arg(&daemon.socket)
         .arg("status")
